@@ -1,0 +1,2 @@
+DROP TABLE refresh_families;
+DROP TABLE users;

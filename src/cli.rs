@@ -1,0 +1,303 @@
+//! The command line (API.md §9): one short function per subcommand.
+
+use std::io::BufRead;
+use std::net::TcpListener;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use secrecy::SecretString;
+
+use crate::accounts::{self, NewAccount};
+use crate::auth::password;
+use crate::config::{self, Settings};
+use crate::db::Db;
+use crate::db::models::User;
+use crate::keys::{self, KeyStore};
+use crate::startup::Application;
+use crate::telemetry;
+use crate::tokens::refresh::flush_dead_families;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "idgate",
+    version,
+    about = "Identity service and single-sign-on issuer"
+)]
+pub struct Cli {
+    /// A configuration file layered over config/default.toml and config/<IDGATE_ENV>.toml.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the service (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Load and validate the configuration, print it without secrets, and exit.
+    CheckConfig,
+    /// Manage signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Manage user accounts.
+    #[command(subcommand)]
+    Users(UsersCommand),
+    /// Manage issued tokens.
+    #[command(subcommand)]
+    Tokens(TokensCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create the first key when keys.dir has none.
+    Generate,
+    /// List keys with their state.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Create a user; the password is read from standard input (one line).
+    Create {
+        username: String,
+        #[arg(long)]
+        email: Option<String>,
+        /// Grant the admin role.
+        #[arg(long)]
+        admin: bool,
+    },
+    /// Set a user's password from standard input; every session of the user is revoked.
+    SetPassword { username: String },
+    /// Disable a user and revoke every session of theirs.
+    Disable { username: String },
+    /// Enable a disabled user.
+    Enable { username: String },
+    /// List users.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokensCommand {
+    /// Delete expired and revoked records now.
+    FlushExpired,
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let settings = config::load(cli.config.as_deref())?;
+    telemetry::init(&settings.log);
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(settings),
+        Command::Migrate => migrate(&settings),
+        Command::CheckConfig => check_config(&settings),
+        Command::Keys(KeysCommand::Generate) => keys_generate(&settings),
+        Command::Keys(KeysCommand::List) => keys_list(&settings),
+        Command::Users(command) => users(&settings, command),
+        Command::Tokens(TokensCommand::FlushExpired) => tokens_flush_expired(&settings),
+    }
+}
+
+fn serve(settings: Settings) -> anyhow::Result<()> {
+    let address = format!("{}:{}", settings.server.host, settings.server.port);
+    let listener = TcpListener::bind(&address).with_context(|| {
+        format!(
+            "binding {}:{} (server.host, server.port)",
+            settings.server.host, settings.server.port
+        )
+    })?;
+    let issuer = settings.issuer.clone();
+    actix_web::rt::System::new().block_on(async move {
+        let app = Application::build(settings, listener)?;
+        tracing::info!(address = %address, issuer = %issuer, "idgate listening");
+        app.run_until_stopped().await.context("serving")
+    })
+}
+
+fn migrate(settings: &Settings) -> anyhow::Result<()> {
+    let applied = Db::open(&settings.database)?.migrate()?;
+    println!("{applied} migration(s) applied; the database is up to date");
+    Ok(())
+}
+
+fn check_config(settings: &Settings) -> anyhow::Result<()> {
+    print!("{}", settings.to_redacted_toml());
+    Ok(())
+}
+
+fn keys_generate(settings: &Settings) -> anyhow::Result<()> {
+    let dir = &settings.keys.dir;
+    if !keys::key_files(dir)?.is_empty() {
+        bail!(
+            "{} (keys.dir) already holds a key; `keys generate` only creates the first one",
+            dir.display()
+        );
+    }
+    let path = keys::generate_key_file(dir, settings.keys.rsa_bits)?;
+    let store = KeyStore::load(dir)?;
+    println!(
+        "generated {} (kid {})",
+        path.display(),
+        store.signing_key().kid
+    );
+    Ok(())
+}
+
+fn keys_list(settings: &Settings) -> anyhow::Result<()> {
+    let store = KeyStore::load(&settings.keys.dir)?;
+    let signing = store.signing_key().kid.clone();
+    println!("{:<44}  {:<10}  {:<20}  file", "kid", "state", "created");
+    for key in store.keys() {
+        let state = if key.kid == signing {
+            "signing"
+        } else {
+            "published"
+        };
+        println!(
+            "{:<44}  {:<10}  {:<20}  {}",
+            key.kid,
+            state,
+            format_time(key.created_at),
+            key.path.display()
+        );
+    }
+    Ok(())
+}
+
+fn users(settings: &Settings, command: UsersCommand) -> anyhow::Result<()> {
+    let db = Db::connect(&settings.database)?;
+    let mut conn = db.get()?;
+    match command {
+        UsersCommand::Create {
+            username,
+            email,
+            admin,
+        } => {
+            let account = NewAccount {
+                username,
+                password: read_password()?,
+                email,
+                roles: if admin {
+                    vec!["admin".into()]
+                } else {
+                    Vec::new()
+                },
+            };
+            accounts::validate(&account).map_err(domain)?;
+            let hash = password::hash_now(&account.password, settings.password.bcrypt_cost)
+                .map_err(domain)?;
+            let user = accounts::insert(&mut conn, &account, &hash).map_err(domain)?;
+            println!("created user {} (id {})", user.username, user.id);
+        }
+        UsersCommand::SetPassword { username } => {
+            let user = accounts::load_by_username(&mut conn, &username).map_err(domain)?;
+            let new_password = read_password()?;
+            if let Some(reason) =
+                password::check_new_password(secrecy::ExposeSecret::expose_secret(&new_password))
+            {
+                bail!("password: {reason}");
+            }
+            let hash =
+                password::hash_now(&new_password, settings.password.bcrypt_cost).map_err(domain)?;
+            let revoked = accounts::replace_password(&mut conn, &user.id, &hash).map_err(domain)?;
+            println!(
+                "password of {} set; {revoked} session(s) revoked",
+                user.username
+            );
+        }
+        UsersCommand::Disable { username } => {
+            let user = accounts::set_active(&mut conn, &username, false).map_err(domain)?;
+            println!("disabled {}; every session revoked", user.username);
+        }
+        UsersCommand::Enable { username } => {
+            let user = accounts::set_active(&mut conn, &username, true).map_err(domain)?;
+            println!("enabled {}", user.username);
+        }
+        UsersCommand::List => {
+            let users = User::list(&mut conn).context("listing users")?;
+            println!(
+                "{:<32}  {:<24}  {:<28}  {:<8}  {:<12}  last login",
+                "id", "username", "email", "active", "roles"
+            );
+            for user in users {
+                println!(
+                    "{:<32}  {:<24}  {:<28}  {:<8}  {:<12}  {}",
+                    user.id,
+                    user.username,
+                    user.email.as_deref().unwrap_or("-"),
+                    if user.is_active { "yes" } else { "no" },
+                    if user.roles.is_empty() {
+                        "-"
+                    } else {
+                        &user.roles
+                    },
+                    user.last_login
+                        .map_or_else(|| "never".to_owned(), format_time),
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn tokens_flush_expired(settings: &Settings) -> anyhow::Result<()> {
+    let db = Db::connect(&settings.database)?;
+    let mut conn = db.get()?;
+    let deleted = flush_dead_families(&mut conn, settings, usize::MAX).map_err(domain)?;
+    println!("deleted {deleted} expired or revoked session(s)");
+    Ok(())
+}
+
+/// One line of standard input, without its line ending; never an argument, which other users
+/// of the machine could read.
+fn read_password() -> anyhow::Result<SecretString> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("reading the password from standard input")?;
+    let password = line.strip_suffix('\n').unwrap_or(&line);
+    let password = password.strip_suffix('\r').unwrap_or(password);
+    if password.is_empty() {
+        bail!("no password on standard input (give it as one line)");
+    }
+    Ok(SecretString::from(password.to_owned()))
+}
+
+/// A domain error as one line for the terminal.
+fn domain(error: crate::error::Error) -> anyhow::Error {
+    match error {
+        crate::error::Error::Fields(fields) => {
+            let reasons: Vec<String> = fields
+                .iter()
+                .map(|(field, messages)| format!("{field}: {}", messages.join(" ")))
+                .collect();
+            anyhow::anyhow!("{}", reasons.join("; "))
+        }
+        crate::error::Error::Internal(error) => error,
+        other => anyhow::anyhow!("{other}"),
+    }
+}
+
+/// Unix seconds as `YYYY-MM-DD HH:MM:SS` UTC.
+fn format_time(unix: i64) -> String {
+    let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(unix.max(0) as u64);
+    humantime::format_rfc3339_seconds(time)
+        .to_string()
+        .replace('T', " ")
+        .trim_end_matches('Z')
+        .to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn verify_cli() {
+        super::Cli::command().debug_assert();
+    }
+}

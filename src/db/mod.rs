@@ -1,0 +1,149 @@
+//! One schema, two backends: SQLite (embedded default) and PostgreSQL, behind one pool.
+
+pub mod models;
+pub mod schema;
+
+use std::time::Duration;
+
+use actix_web::web;
+use anyhow::Context;
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::{PgConnection, SqliteConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use secrecy::ExposeSecret;
+
+use crate::config::{DatabaseSettings, DatabaseUrl};
+use crate::error::Error;
+
+#[derive(diesel::MultiConnection)]
+pub enum AnyConnection {
+    Postgres(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// How long a request waits for a free connection before it is told to come back later.
+const POOL_WAIT: Duration = Duration::from_secs(5);
+
+/// The connection pool; cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool<ConnectionManager<AnyConnection>>,
+    /// The SQLite file, whose disappearance open connections would not notice.
+    sqlite_file: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug)]
+struct SqliteSetup;
+
+impl CustomizeConnection<AnyConnection, diesel::r2d2::Error> for SqliteSetup {
+    fn on_acquire(&self, conn: &mut AnyConnection) -> Result<(), diesel::r2d2::Error> {
+        if let AnyConnection::Sqlite(conn) = conn {
+            // WAL lets readers run beside the writer; synchronous = FULL makes every commit
+            // durable (fsync of the WAL) so an acknowledged rotation survives a power cut.
+            conn.batch_execute(
+                "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
+                 PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+            )
+            .map_err(diesel::r2d2::Error::QueryError)?;
+        }
+        Ok(())
+    }
+}
+
+impl Db {
+    /// Opens the pool and applies pending migrations.
+    pub fn connect(settings: &DatabaseSettings) -> anyhow::Result<Db> {
+        let db = Db::open(settings)?;
+        db.migrate()?;
+        Ok(db)
+    }
+
+    /// Opens the pool, creating the SQLite file and its folder when needed.
+    pub fn open(settings: &DatabaseSettings) -> anyhow::Result<Db> {
+        let url = DatabaseUrl::parse(settings.url.expose_secret())
+            .map_err(|reason| anyhow::anyhow!("database.url: {reason}"))?;
+        let connection_url = match &url {
+            DatabaseUrl::Sqlite(path) => {
+                if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(parent)
+                        .with_context(|| format!("creating {}", parent.display()))?;
+                }
+                format!("sqlite://{}", path.display())
+            }
+            DatabaseUrl::Postgres(url) => url.clone(),
+        };
+        let pool = Pool::builder()
+            .max_size(settings.pool_size)
+            .min_idle(Some(1))
+            .connection_timeout(POOL_WAIT)
+            .connection_customizer(Box::new(SqliteSetup))
+            .build(ConnectionManager::new(connection_url))
+            .context("connecting to the database (database.url)")?;
+        let sqlite_file = match url {
+            DatabaseUrl::Sqlite(path) => Some(path),
+            DatabaseUrl::Postgres(_) => None,
+        };
+        Ok(Db { pool, sqlite_file })
+    }
+
+    /// Applies pending migrations; returns how many ran.
+    pub fn migrate(&self) -> anyhow::Result<usize> {
+        let mut conn = self.get()?;
+        let applied = match &mut *conn {
+            AnyConnection::Sqlite(conn) => conn.run_pending_migrations(SQLITE_MIGRATIONS),
+            AnyConnection::Postgres(conn) => conn.run_pending_migrations(POSTGRES_MIGRATIONS),
+        }
+        .map_err(|error| anyhow::anyhow!("applying migrations: {error}"))?;
+        for version in &applied {
+            tracing::info!(migration = %version, "migration applied");
+        }
+        Ok(applied.len())
+    }
+
+    /// A connection for synchronous callers (the command line, start-up).
+    pub fn get(&self) -> anyhow::Result<PooledConnection<ConnectionManager<AnyConnection>>> {
+        self.pool.get().context("getting a database connection")
+    }
+
+    /// Runs `f` with a connection on the blocking pool, inside the caller's span: diesel
+    /// must never stall an async worker.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut AnyConnection) -> Result<T, Error> + Send + 'static,
+    ) -> Result<T, Error> {
+        let (pool, span) = (self.pool.clone(), tracing::Span::current());
+        web::block(move || {
+            span.in_scope(|| {
+                let mut conn = pool
+                    .get()
+                    .map_err(|error| Error::Unavailable(format!("database pool: {error}")))?;
+                f(&mut conn)
+            })
+        })
+        .await
+        .context("blocking pool")?
+    }
+
+    /// True when the database answers a query on a real table (and, for SQLite, its file is
+    /// still where new connections would open it).
+    pub async fn ping(&self) -> bool {
+        if self.sqlite_file.as_ref().is_some_and(|file| !file.exists()) {
+            return false;
+        }
+        // Reads a page of a real table, so a damaged or missing database shows.
+        self.run(|conn| {
+            use diesel::prelude::*;
+            let _: Option<String> = schema::users::table
+                .select(schema::users::id)
+                .first(conn)
+                .optional()?;
+            Ok(())
+        })
+        .await
+        .is_ok()
+    }
+}

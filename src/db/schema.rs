@@ -1,0 +1,34 @@
+// The one table set both backends share: text ids, unix seconds as BigInt, Bool, Text.
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        username -> Text,
+        username_key -> Text,
+        email -> Nullable<Text>,
+        password_hash -> Text,
+        is_active -> Bool,
+        roles -> Text,
+        created_at -> BigInt,
+        last_login -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    refresh_families (id) {
+        id -> Text,
+        user_id -> Text,
+        current_jti -> Text,
+        current_kid -> Text,
+        current_iat -> BigInt,
+        current_exp -> BigInt,
+        previous_jti -> Nullable<Text>,
+        rotated_at -> Nullable<BigInt>,
+        created_at -> BigInt,
+        ends_at -> BigInt,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::joinable!(refresh_families -> users (user_id));
+diesel::allow_tables_to_appear_in_same_query!(users, refresh_families);

@@ -1,0 +1,66 @@
+use actix_web::HttpResponse;
+use actix_web::web::Data;
+use serde_json::json;
+
+use crate::auth::{self, Credentials};
+use crate::error::ApiResult;
+use crate::routes::input::{Fields, FromFields, Input};
+use crate::routes::no_store;
+use crate::startup::AppState;
+use crate::tokens::refresh;
+
+impl FromFields for Credentials {
+    fn from_fields(fields: &mut Fields) -> Self {
+        Credentials {
+            username: fields.required("username"),
+            password: fields.required_secret("password"),
+        }
+    }
+}
+
+pub struct RefreshInput {
+    refresh: String,
+}
+
+impl FromFields for RefreshInput {
+    fn from_fields(fields: &mut Fields) -> Self {
+        RefreshInput {
+            refresh: fields.required("refresh"),
+        }
+    }
+}
+
+pub struct TokenInput {
+    token: String,
+}
+
+impl FromFields for TokenInput {
+    fn from_fields(fields: &mut Fields) -> Self {
+        TokenInput {
+            token: fields.required("token"),
+        }
+    }
+}
+
+pub async fn obtain_pair(app: Data<AppState>, body: Input<Credentials>) -> ApiResult<HttpResponse> {
+    let pair = auth::login(&app, body.into_inner()).await?;
+    Ok(HttpResponse::Ok().insert_header(no_store()).json(pair))
+}
+
+pub async fn refresh_pair(
+    app: Data<AppState>,
+    body: Input<RefreshInput>,
+) -> ApiResult<HttpResponse> {
+    let pair = refresh::refresh(&app, &body.into_inner().refresh).await?;
+    Ok(HttpResponse::Ok().insert_header(no_store()).json(pair))
+}
+
+pub async fn verify(app: Data<AppState>, body: Input<TokenInput>) -> ApiResult<HttpResponse> {
+    refresh::verify_token(&app, &body.into_inner().token).await?;
+    Ok(HttpResponse::Ok().insert_header(no_store()).json(json!({})))
+}
+
+pub async fn blacklist(app: Data<AppState>, body: Input<RefreshInput>) -> ApiResult<HttpResponse> {
+    refresh::blacklist(&app, &body.into_inner().refresh).await?;
+    Ok(HttpResponse::Ok().insert_header(no_store()).json(json!({})))
+}

@@ -1,0 +1,58 @@
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::web::Data;
+use actix_web::{HttpRequest, HttpResponse};
+use serde_json::json;
+
+use crate::routes;
+use crate::startup::AppState;
+
+/// The JWKS document: cacheable by anyone, revalidated with its strong ETag.
+pub async fn jwks(app: Data<AppState>, request: HttpRequest) -> HttpResponse {
+    let jwks = app.keys.jwks();
+    let not_modified = request
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|tags| jwks.matches(tags));
+    let mut response = if not_modified {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
+    response
+        .insert_header((header::CACHE_CONTROL, app.jwks_cache_control.clone()))
+        .insert_header((header::ETAG, jwks.etag.as_str()))
+        .insert_header((
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
+        ));
+    if not_modified {
+        response.finish()
+    } else {
+        response
+            .content_type("application/json")
+            .body(jwks.body.clone())
+    }
+}
+
+/// OpenID Connect Discovery 1.0 and RFC 8414 metadata. Lists only what this build serves.
+pub async fn openid_configuration(app: Data<AppState>) -> HttpResponse {
+    let settings = &app.settings;
+    HttpResponse::Ok()
+        .insert_header((
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
+        ))
+        .insert_header((header::CACHE_CONTROL, app.jwks_cache_control.clone()))
+        .json(json!({
+            "issuer": settings.issuer,
+            "jwks_uri": settings.url(routes::JWKS),
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "scopes_supported": ["openid", "profile", "email"],
+            "claims_supported": [
+                "iss", "sub", "aud", "exp", "iat", "jti", "sid", "scope", "client_id", "roles",
+                "user_id", "token_type"
+            ],
+        }))
+}

@@ -1,0 +1,333 @@
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::json;
+
+use crate::helpers::{TestApp, TestDatabase, binary};
+
+/// Runs `idgate --config <dir>/idgate.toml ARGS` in `dir`, with `stdin` piped in.
+fn idgate(dir: &Path, args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(binary())
+        .arg("--config")
+        .arg(dir.join("idgate.toml"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("IDGATE_ENV")
+        .env("IDGATE__LOG__LEVEL", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn last_stderr_line(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// A folder with a config file pointing at a fresh database and `keys/`.
+struct Workspace {
+    dir: tempfile::TempDir,
+    _database: TestDatabase,
+}
+
+fn workspace() -> Workspace {
+    let dir = tempfile::tempdir().unwrap();
+    let database = TestDatabase::new(dir.path());
+    std::fs::write(
+        dir.path().join("idgate.toml"),
+        format!(
+            "[database]\nurl = \"{}\"\n[keys]\ndir = \"keys\"\n[password]\nbcrypt_cost = 4\n",
+            database.url
+        ),
+    )
+    .unwrap();
+    Workspace {
+        dir,
+        _database: database,
+    }
+}
+
+#[test]
+fn users_create_reads_the_password_from_stdin_and_the_server_accepts_it() {
+    let app = TestApp::spawn();
+    let config = app.dir.path().join("idgate.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[database]\nurl = \"{}\"\n[keys]\ndir = \"keys\"\n[password]\nbcrypt_cost = 4\n",
+            secrecy::ExposeSecret::expose_secret(&app.settings.database.url)
+        ),
+    )
+    .unwrap();
+    let out = idgate(
+        app.dir.path(),
+        &[
+            "users",
+            "create",
+            "carol",
+            "--email",
+            "carol@example.com",
+            "--admin",
+        ],
+        "a fine password\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout(&out).contains("carol"));
+    // Usable by the running server at once.
+    let reply = app.post_json(
+        "/api/token/",
+        &json!({"username": "carol", "password": "a fine password"}),
+    );
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let claims = crate::helpers::claims(&reply.str("access"));
+    assert_eq!(claims["roles"], json!(["admin"]));
+
+    let out = idgate(app.dir.path(), &["users", "disable", "carol"], "");
+    assert!(out.status.success());
+    assert_eq!(
+        app.refresh(&reply.str("refresh")).status,
+        401,
+        "disabling revokes sessions"
+    );
+    let reply = app.post_json(
+        "/api/token/",
+        &json!({"username": "carol", "password": "a fine password"}),
+    );
+    assert_eq!(reply.status, 401);
+    let out = idgate(app.dir.path(), &["users", "enable", "carol"], "");
+    assert!(out.status.success());
+    let reply = app.post_json(
+        "/api/token/",
+        &json!({"username": "carol", "password": "a fine password"}),
+    );
+    assert_eq!(reply.status, 200);
+
+    let out = idgate(
+        app.dir.path(),
+        &["users", "set-password", "carol"],
+        "another fine one\r\n",
+    );
+    assert!(out.status.success(), "{}", last_stderr_line(&out));
+    assert_eq!(
+        app.refresh(&reply.str("refresh")).status,
+        401,
+        "set-password revokes sessions"
+    );
+    let reply = app.post_json(
+        "/api/token/",
+        &json!({"username": "carol", "password": "another fine one"}),
+    );
+    assert_eq!(reply.status, 200);
+}
+
+#[test]
+fn users_create_refuses_bad_input_in_one_line() {
+    let ws = workspace();
+    let out = idgate(ws.dir.path(), &["users", "create", "dave"], "");
+    assert!(!out.status.success());
+    assert!(
+        last_stderr_line(&out).contains("standard input"),
+        "{}",
+        last_stderr_line(&out)
+    );
+    let out = idgate(
+        ws.dir.path(),
+        &["users", "create", "dave"],
+        &format!("{}\n", "x".repeat(100)),
+    );
+    assert!(!out.status.success());
+    assert!(last_stderr_line(&out).contains("password"));
+    let out = idgate(
+        ws.dir.path(),
+        &["users", "create", "da ve"],
+        "a fine password\n",
+    );
+    assert!(!out.status.success());
+    assert!(last_stderr_line(&out).contains("username"));
+    let out = idgate(
+        ws.dir.path(),
+        &["users", "create", "dave"],
+        "a fine password\n",
+    );
+    assert!(out.status.success());
+    let out = idgate(
+        ws.dir.path(),
+        &["users", "create", "DAVE"],
+        "a fine password\n",
+    );
+    assert!(!out.status.success());
+    assert!(last_stderr_line(&out).contains("already exists"));
+    let out = idgate(ws.dir.path(), &["users", "disable", "nobody"], "");
+    assert!(!out.status.success());
+    assert!(last_stderr_line(&out).contains("not found"));
+}
+
+#[test]
+fn users_list_shows_every_user() {
+    let ws = workspace();
+    for name in ["erin", "frank"] {
+        assert!(
+            idgate(
+                ws.dir.path(),
+                &["users", "create", name],
+                "a fine password\n"
+            )
+            .status
+            .success()
+        );
+    }
+    let out = idgate(ws.dir.path(), &["users", "list"], "");
+    assert!(out.status.success());
+    let listing = stdout(&out);
+    assert!(
+        listing.contains("erin") && listing.contains("frank"),
+        "{listing}"
+    );
+    assert!(!listing.contains("$2"), "no password hash is printed");
+}
+
+#[test]
+fn keys_generate_creates_the_first_key_only() {
+    let ws = workspace();
+    let out = idgate(ws.dir.path(), &["keys", "generate"], "");
+    assert!(out.status.success(), "{}", last_stderr_line(&out));
+    let files: Vec<_> = std::fs::read_dir(ws.dir.path().join("keys"))
+        .unwrap()
+        .collect();
+    assert_eq!(files.len(), 1);
+    let path = files[0].as_ref().unwrap().path();
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let pem = std::fs::read_to_string(&path).unwrap();
+    assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----"), "PKCS#8 PEM");
+
+    let again = idgate(ws.dir.path(), &["keys", "generate"], "");
+    assert!(!again.status.success());
+    assert!(last_stderr_line(&again).contains("already holds a key"));
+
+    let list = idgate(ws.dir.path(), &["keys", "list"], "");
+    assert!(list.status.success());
+    assert!(stdout(&list).contains("signing"));
+    assert!(!stdout(&list).contains("PRIVATE"));
+}
+
+#[test]
+fn check_config_prints_without_secrets_and_names_bad_keys() {
+    let ws = workspace();
+    let out = Command::new(binary())
+        .args(["check-config"])
+        .current_dir(ws.dir.path())
+        .env(
+            "IDGATE__DATABASE__URL",
+            "postgres://idgate:hunter2@db.internal/idgate",
+        )
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", last_stderr_line(&out));
+    let printed = stdout(&out);
+    assert!(
+        printed.contains("postgres://idgate:***@db.internal/idgate"),
+        "{printed}"
+    );
+    assert!(!printed.contains("hunter2"));
+
+    for (variable, value, key) in [
+        ("IDGATE__SERVER__PORT", "eighty", "port"),
+        ("IDGATE__TOKENS__ACCESS_TTL", "soon", "access_ttl"),
+        ("IDGATE__DATABASE__URL", "mysql://x", "database.url"),
+        (
+            "IDGATE__PASSWORD__BCRYPT_COST",
+            "99",
+            "password.bcrypt_cost",
+        ),
+    ] {
+        let out = Command::new(binary())
+            .args(["check-config"])
+            .current_dir(ws.dir.path())
+            .env(variable, value)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{variable}={value}");
+        let line = last_stderr_line(&out);
+        assert!(line.contains(key), "{variable}={value}: {line}");
+    }
+}
+
+#[test]
+fn migrate_and_flush_expired_run_and_exit() {
+    let ws = workspace();
+    let out = idgate(ws.dir.path(), &["migrate"], "");
+    assert!(out.status.success(), "{}", last_stderr_line(&out));
+    let out = idgate(ws.dir.path(), &["migrate"], "");
+    assert!(stdout(&out).starts_with("0 migration(s) applied"));
+    let out = idgate(ws.dir.path(), &["tokens", "flush-expired"], "");
+    assert!(out.status.success(), "{}", last_stderr_line(&out));
+    assert!(stdout(&out).contains("deleted 0"));
+}
+
+#[test]
+fn serve_generates_a_key_on_first_start_and_stops_on_sigterm() {
+    let ws = workspace();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(binary())
+        .args(["--config", "idgate.toml"])
+        .current_dir(ws.dir.path())
+        .env("IDGATE__SERVER__PORT", port.to_string())
+        .env("IDGATE__ISSUER", format!("http://127.0.0.1:{port}"))
+        .env("IDGATE__LOG__FORMAT", "json")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}/readyz");
+    let mut ready = false;
+    for _ in 0..100 {
+        if ureq::get(&url).call().is_ok_and(|r| r.status() == 200) {
+            ready = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let keys = std::fs::read_dir(ws.dir.path().join("keys"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    // SIGTERM, as an orchestrator would stop it.
+    let _ = Command::new("kill").arg(child.id().to_string()).status();
+    let output = child.wait_with_output().unwrap();
+    assert!(ready, "server never became ready");
+    assert_eq!(keys, 1, "a key was generated on first start");
+    let logs = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<&str> = logs.lines().filter(|l| l.starts_with('{')).collect();
+    assert!(!lines.is_empty(), "JSON log lines: {logs}");
+    for line in lines {
+        serde_json::from_str::<serde_json::Value>(line).unwrap();
+    }
+}

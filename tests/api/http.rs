@@ -1,0 +1,96 @@
+use serde_json::json;
+
+use crate::helpers::TestApp;
+
+#[test]
+fn health_and_readiness() {
+    let app = TestApp::spawn();
+    assert_eq!(app.get("/healthz").status, 200);
+    let ready = app.get("/readyz");
+    assert_eq!(ready.status, 200);
+    assert_eq!(ready.json(), json!({"database": true, "keys": true}));
+}
+
+#[test]
+fn readiness_fails_when_the_database_is_gone() {
+    let app = TestApp::spawn();
+    assert_eq!(app.get("/readyz").status, 200);
+    app.break_database();
+    let reply = app.get("/readyz");
+    assert_eq!(reply.status, 503, "{}", reply.text);
+    assert_eq!(reply.json()["database"], false);
+    assert_eq!(app.get("/healthz").status, 200, "the process still runs");
+}
+
+#[test]
+fn bodies_over_64_kib_get_413() {
+    let app = TestApp::spawn();
+    let big = format!(
+        r#"{{"username":"{}","password":"x"}}"#,
+        "a".repeat(70 * 1024)
+    );
+    let reply = app.post_raw("/api/token/", "application/json", big.as_bytes());
+    assert_eq!(reply.status, 413);
+    assert_eq!(reply.json()["code"], "payload_too_large");
+}
+
+#[test]
+fn malformed_bodies_get_400_with_a_reason() {
+    let app = TestApp::spawn();
+    for body in [&b"{nope"[..], b"[1,2]", b"\"text\"", b"\xff\xfe"] {
+        let reply = app.post_raw("/api/token/", "application/json", body);
+        assert_eq!(reply.status, 400, "{body:?}");
+        assert!(
+            reply.json()["detail"]
+                .as_str()
+                .is_some_and(|d| !d.is_empty())
+        );
+    }
+    let reply = app.post_json(
+        "/api/token/",
+        &json!({"username": ["a"], "password": {"x": 1}}),
+    );
+    assert_eq!(reply.status, 400);
+    assert_eq!(reply.json()["username"], json!(["Not a valid string."]));
+}
+
+#[test]
+fn unknown_paths_404_and_wrong_methods_405_as_json() {
+    let app = TestApp::spawn();
+    let missing = app.get("/api/nothing-here");
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.json()["code"], "not_found");
+    let wrong = app.get("/api/token/");
+    assert_eq!(wrong.status, 405);
+    assert_eq!(wrong.header("allow"), Some("POST"));
+    assert_eq!(wrong.json()["code"], "method_not_allowed");
+    let delete = app.request("DELETE", "/.well-known/jwks.json");
+    assert_eq!(delete.status, 405);
+    assert_eq!(delete.header("allow"), Some("GET"));
+}
+
+#[test]
+fn unsupported_media_types_get_415() {
+    let app = TestApp::spawn();
+    let reply = app.post_raw("/api/token/", "text/plain", b"username=alice");
+    assert_eq!(reply.status, 415);
+    assert!(
+        reply.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("text/plain")
+    );
+}
+
+#[test]
+fn every_answer_carries_a_request_id() {
+    let app = TestApp::spawn();
+    let generated = app.get("/healthz");
+    assert!(
+        generated
+            .header("x-request-id")
+            .is_some_and(|id| id.len() >= 16)
+    );
+    let echoed = app.get_with("/healthz", ("x-request-id", "trace-42"));
+    assert_eq!(echoed.header("x-request-id"), Some("trace-42"));
+}

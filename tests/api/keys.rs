@@ -1,0 +1,120 @@
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde_json::Value;
+
+use crate::helpers::{TestApp, claims, header};
+
+#[test]
+fn jwks_publishes_only_public_parts_with_cache_headers() {
+    let app = TestApp::spawn();
+    let reply = app.get("/.well-known/jwks.json");
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.header("cache-control"), Some("public, max-age=300"));
+    assert_eq!(reply.header("access-control-allow-origin"), Some("*"));
+    assert_eq!(reply.header("content-type"), Some("application/json"));
+    let etag = reply.header("etag").expect("an ETag");
+    assert!(
+        etag.starts_with('"') && !etag.starts_with("W/"),
+        "strong ETag: {etag}"
+    );
+    let keys = reply.json()["keys"].as_array().unwrap().clone();
+    assert_eq!(keys.len(), 1);
+    let key = keys[0].as_object().unwrap();
+    for private in ["d", "p", "q", "dp", "dq", "qi"] {
+        assert!(
+            !key.contains_key(private),
+            "published private member {private}"
+        );
+    }
+    assert_eq!(key["kty"], "RSA");
+    assert_eq!(key["use"], "sig");
+    assert_eq!(key["alg"], "RS256");
+    assert_eq!(key["e"], "AQAB");
+    assert!(key["n"].as_str().unwrap().len() > 300, "a 2048-bit modulus");
+}
+
+#[test]
+fn jwks_answers_304_to_its_etag() {
+    let app = TestApp::spawn();
+    let etag = app
+        .get("/.well-known/jwks.json")
+        .header("etag")
+        .unwrap()
+        .to_owned();
+    let reply = app.get_with("/.well-known/jwks.json", ("if-none-match", &etag));
+    assert_eq!(reply.status, 304);
+    assert_eq!(reply.text, "");
+    assert_eq!(reply.header("etag"), Some(etag.as_str()));
+    let stale = app.get_with("/.well-known/jwks.json", ("if-none-match", "\"other\""));
+    assert_eq!(stale.status, 200);
+}
+
+#[test]
+fn kid_is_the_rfc_7638_thumbprint_of_the_key() {
+    use base64::Engine;
+    use sha2::Digest;
+    let app = TestApp::spawn();
+    let jwks = app.get("/.well-known/jwks.json").json();
+    let key = &jwks["keys"][0];
+    let canonical = format!(
+        r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#,
+        key["e"].as_str().unwrap(),
+        key["n"].as_str().unwrap()
+    );
+    let thumbprint = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(canonical.as_bytes()));
+    assert_eq!(key["kid"], thumbprint);
+}
+
+#[test]
+fn discovery_documents_name_the_issuer_and_jwks() {
+    let app = TestApp::spawn();
+    for path in [
+        "/.well-known/openid-configuration",
+        "/.well-known/oauth-authorization-server",
+    ] {
+        let reply = app.get(path);
+        assert_eq!(reply.status, 200, "{path}");
+        let document = reply.json();
+        assert_eq!(document["issuer"], app.address);
+        assert_eq!(document["jwks_uri"], app.url("/.well-known/jwks.json"));
+        assert_eq!(
+            document["id_token_signing_alg_values_supported"],
+            serde_json::json!(["RS256"])
+        );
+        assert_eq!(
+            document["subject_types_supported"],
+            serde_json::json!(["public"])
+        );
+        // Only endpoints this build serves are listed.
+        for absent in [
+            "authorization_endpoint",
+            "token_endpoint",
+            "userinfo_endpoint",
+        ] {
+            assert!(document.get(absent).is_none(), "{path} lists {absent}");
+        }
+    }
+}
+
+#[test]
+fn access_token_verifies_with_nothing_but_the_jwks() {
+    let app = TestApp::spawn();
+    app.create_user("alice");
+    let (access, _) = app.sign_in("alice");
+    let jwks: JwkSet = serde_json::from_str(&app.get("/.well-known/jwks.json").text).unwrap();
+    let kid = header(&access)["kid"].as_str().unwrap().to_owned();
+    let jwk = jwks.find(&kid).expect("the token's kid is published");
+    let key = DecodingKey::from_jwk(jwk).unwrap();
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.set_audience(&[&app.address]);
+    validation.set_issuer(&[&app.address]);
+    let verified = jsonwebtoken::decode::<Value>(&access, &key, &validation).unwrap();
+    assert_eq!(verified.claims, claims(&access));
+
+    // One flipped byte of the payload breaks it.
+    let mut parts: Vec<String> = access.split('.').map(str::to_owned).collect();
+    let replacement = if parts[1].starts_with('e') { "f" } else { "e" };
+    parts[1].replace_range(0..1, replacement);
+    assert!(jsonwebtoken::decode::<Value>(&parts.join("."), &key, &validation).is_err());
+}

@@ -1,0 +1,9 @@
+//! The one integration-test binary: the real server, over HTTP, on SQLite or PostgreSQL.
+
+mod accounts;
+mod cli;
+mod helpers;
+mod http;
+mod keys;
+mod refresh;
+mod sign_in;
