@@ -11,8 +11,8 @@ use secrecy::SecretString;
 use crate::accounts::{self, NewAccount};
 use crate::auth::password;
 use crate::config::{self, Settings};
-use crate::db::Db;
 use crate::db::models::User;
+use crate::db::{self, AnyConnection};
 use crate::keys::{self, KeyStore};
 use crate::startup::Application;
 use crate::telemetry;
@@ -118,7 +118,7 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
 }
 
 fn migrate(settings: &Settings) -> anyhow::Result<()> {
-    let applied = Db::open(&settings.database)?.migrate()?;
+    let applied = db::migrate(&mut db::establish(&settings.database)?)?;
     println!("{applied} migration(s) applied; the database is up to date");
     Ok(())
 }
@@ -168,8 +168,7 @@ fn keys_list(settings: &Settings) -> anyhow::Result<()> {
 }
 
 fn users(settings: &Settings, command: UsersCommand) -> anyhow::Result<()> {
-    let db = Db::connect(&settings.database)?;
-    let mut conn = db.get()?;
+    let mut conn = connect(settings)?;
     match command {
         UsersCommand::Create {
             username,
@@ -244,11 +243,17 @@ fn users(settings: &Settings, command: UsersCommand) -> anyhow::Result<()> {
 }
 
 fn tokens_flush_expired(settings: &Settings) -> anyhow::Result<()> {
-    let db = Db::connect(&settings.database)?;
-    let mut conn = db.get()?;
+    let mut conn = connect(settings)?;
     let deleted = flush_dead_families(&mut conn, settings, usize::MAX).map_err(domain)?;
     println!("deleted {deleted} expired or revoked session(s)");
     Ok(())
+}
+
+/// One connection, migrated.
+fn connect(settings: &Settings) -> anyhow::Result<AnyConnection> {
+    let mut conn = db::establish(&settings.database)?;
+    db::migrate(&mut conn)?;
+    Ok(conn)
 }
 
 /// One line of standard input, without its line ending; never an argument, which other users

@@ -62,3 +62,17 @@ pub async fn verify(password: SecretString, hash: String) -> Result<bool, Error>
     .context("blocking pool")?;
     Ok(matches)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_cost_is_12() {
+        let cost = crate::config::Settings::default().password.bcrypt_cost;
+        assert_eq!(cost, 12);
+        let hashed = hash_now(&SecretString::from("correct horse battery"), cost).unwrap();
+        assert!(hashed.starts_with("$2b$12$"), "{hashed}");
+        assert!(bcrypt::verify("correct horse battery", &hashed).unwrap());
+    }
+}

@@ -3,6 +3,7 @@
 pub mod models;
 pub mod schema;
 
+use std::os::unix::fs::DirBuilderExt;
 use std::time::Duration;
 
 use actix_web::web;
@@ -41,17 +42,66 @@ struct SqliteSetup;
 
 impl CustomizeConnection<AnyConnection, diesel::r2d2::Error> for SqliteSetup {
     fn on_acquire(&self, conn: &mut AnyConnection) -> Result<(), diesel::r2d2::Error> {
-        if let AnyConnection::Sqlite(conn) = conn {
-            // WAL lets readers run beside the writer; synchronous = FULL makes every commit
-            // durable (fsync of the WAL) so an acknowledged rotation survives a power cut.
-            conn.batch_execute(
-                "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
-                 PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
-            )
-            .map_err(diesel::r2d2::Error::QueryError)?;
-        }
-        Ok(())
+        prepare(conn).map_err(diesel::r2d2::Error::QueryError)
     }
+}
+
+/// Per-connection settings. SQLite: WAL lets readers run beside the writer; synchronous = FULL
+/// makes every commit durable (the WAL is synced) so an acknowledged rotation survives a power
+/// cut; foreign keys are off by default in SQLite.
+fn prepare(conn: &mut AnyConnection) -> diesel::QueryResult<()> {
+    if let AnyConnection::Sqlite(conn) = conn {
+        conn.batch_execute(
+            "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
+             PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+        )?;
+    }
+    Ok(())
+}
+
+/// Where to connect, checking the scheme; creates the SQLite file's folder when needed.
+fn locate(settings: &DatabaseSettings) -> anyhow::Result<(DatabaseUrl, String)> {
+    let url = DatabaseUrl::parse(settings.url.expose_secret())
+        .map_err(|reason| anyhow::anyhow!("database.url: {reason}"))?;
+    let connection_url = match &url {
+        DatabaseUrl::Sqlite(path) => {
+            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                // The database holds password hashes: a folder idgate creates is its own.
+                std::fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(parent)
+                    .with_context(|| format!("creating {}", parent.display()))?;
+            }
+            format!("sqlite://{}", path.display())
+        }
+        DatabaseUrl::Postgres(url) => url.clone(),
+    };
+    Ok((url, connection_url))
+}
+
+/// Applies pending migrations on one connection; returns how many ran.
+pub fn migrate(conn: &mut AnyConnection) -> anyhow::Result<usize> {
+    let applied = match conn {
+        AnyConnection::Sqlite(conn) => conn.run_pending_migrations(SQLITE_MIGRATIONS),
+        AnyConnection::Postgres(conn) => conn.run_pending_migrations(POSTGRES_MIGRATIONS),
+    }
+    .map_err(|error| anyhow::anyhow!("applying migrations: {error}"))?;
+    for version in &applied {
+        tracing::info!(migration = %version, "migration applied");
+    }
+    Ok(applied.len())
+}
+
+/// One connection without a pool, for the command line: a pool's background threads could
+/// still be inside libpq when the process exits, which crashes libpq's Kerberos teardown.
+pub fn establish(settings: &DatabaseSettings) -> anyhow::Result<AnyConnection> {
+    use diesel::Connection;
+    let (_, connection_url) = locate(settings)?;
+    let mut conn = AnyConnection::establish(&connection_url)
+        .context("connecting to the database (database.url)")?;
+    prepare(&mut conn).context("preparing the database connection")?;
+    Ok(conn)
 }
 
 impl Db {
@@ -64,21 +114,10 @@ impl Db {
 
     /// Opens the pool, creating the SQLite file and its folder when needed.
     pub fn open(settings: &DatabaseSettings) -> anyhow::Result<Db> {
-        let url = DatabaseUrl::parse(settings.url.expose_secret())
-            .map_err(|reason| anyhow::anyhow!("database.url: {reason}"))?;
-        let connection_url = match &url {
-            DatabaseUrl::Sqlite(path) => {
-                if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(parent)
-                        .with_context(|| format!("creating {}", parent.display()))?;
-                }
-                format!("sqlite://{}", path.display())
-            }
-            DatabaseUrl::Postgres(url) => url.clone(),
-        };
+        let (url, connection_url) = locate(settings)?;
+        // Every connection is opened at start and kept: no request waits for a connect.
         let pool = Pool::builder()
             .max_size(settings.pool_size)
-            .min_idle(Some(1))
             .connection_timeout(POOL_WAIT)
             .connection_customizer(Box::new(SqliteSetup))
             .build(ConnectionManager::new(connection_url))
@@ -92,16 +131,7 @@ impl Db {
 
     /// Applies pending migrations; returns how many ran.
     pub fn migrate(&self) -> anyhow::Result<usize> {
-        let mut conn = self.get()?;
-        let applied = match &mut *conn {
-            AnyConnection::Sqlite(conn) => conn.run_pending_migrations(SQLITE_MIGRATIONS),
-            AnyConnection::Postgres(conn) => conn.run_pending_migrations(POSTGRES_MIGRATIONS),
-        }
-        .map_err(|error| anyhow::anyhow!("applying migrations: {error}"))?;
-        for version in &applied {
-            tracing::info!(migration = %version, "migration applied");
-        }
-        Ok(applied.len())
+        migrate(&mut *self.get()?)
     }
 
     /// A connection for synchronous callers (the command line, start-up).

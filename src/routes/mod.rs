@@ -6,7 +6,7 @@ pub mod input;
 pub mod well_known;
 
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, guard, web};
 
 use crate::error::{ApiError, Error};
 
@@ -28,23 +28,28 @@ pub const READYZ: &str = "/readyz";
 pub fn configure(config: &mut web::ServiceConfig) {
     use api::{token, users};
     config
-        .service(get(JWKS).route(web::get().to(well_known::jwks)))
-        .service(get(OPENID_CONFIGURATION).route(web::get().to(well_known::openid_configuration)))
-        .service(get(OAUTH_SERVER_METADATA).route(web::get().to(well_known::openid_configuration)))
+        .service(get(JWKS).route(read().to(well_known::jwks)))
+        .service(get(OPENID_CONFIGURATION).route(read().to(well_known::openid_configuration)))
+        .service(get(OAUTH_SERVER_METADATA).route(read().to(well_known::openid_configuration)))
         .service(post(TOKEN_OBTAIN).route(web::post().to(token::obtain_pair)))
         .service(post(TOKEN_REFRESH).route(web::post().to(token::refresh_pair)))
         .service(post(TOKEN_VERIFY).route(web::post().to(token::verify)))
         .service(post(TOKEN_BLACKLIST).route(web::post().to(token::blacklist)))
         .service(post(USERS).route(web::post().to(users::register)))
-        .service(get(USERS_ME).route(web::get().to(users::me)))
+        .service(get(USERS_ME).route(read().to(users::me)))
         .service(post(USERS_ME_PASSWORD).route(web::post().to(users::change_password)))
-        .service(get(HEALTHZ).route(web::get().to(health::healthz)))
-        .service(get(READYZ).route(web::get().to(health::readyz)))
+        .service(get(HEALTHZ).route(read().to(health::healthz)))
+        .service(get(READYZ).route(read().to(health::readyz)))
         .default_service(web::to(not_found));
 }
 
 fn get(path: &str) -> actix_web::Resource {
-    with_allowed(path, "GET")
+    with_allowed(path, "GET, HEAD")
+}
+
+/// GET, and HEAD with the same headers and no body (actix drops it).
+fn read() -> actix_web::Route {
+    web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
 }
 
 fn post(path: &str) -> actix_web::Resource {

@@ -79,7 +79,7 @@ pub async fn start_session(app: &AppState, user: User) -> Result<TokenPair, Erro
 }
 
 /// How a refresh was decided.
-enum Refreshed {
+pub enum Refreshed {
     /// The presented token was current and is now retired in favour of this slot.
     Rotated(User, TokenSlot),
     /// The token was retired within the grace (or rotation is off): the current one stands.
@@ -96,7 +96,7 @@ pub async fn refresh(app: &AppState, token: &str) -> Result<TokenPair, Error> {
     let sid = claims.sid.clone();
     let outcome = app
         .db
-        .run(move |conn| decide_refresh(conn, &settings, &claims, &signing_kid))
+        .run(move |conn| rotate_family(conn, &settings, &claims, &signing_kid))
         .await?;
     let (user, slot, rotated) = match outcome {
         Refreshed::Rotated(user, slot) => (user, slot, true),
@@ -124,7 +124,9 @@ pub async fn refresh(app: &AppState, token: &str) -> Result<TokenPair, Error> {
     })
 }
 
-fn decide_refresh(
+/// The database half of a refresh: rotate the family if `claims` names its current token,
+/// hand back the current one within the grace, revoke the family on reuse.
+pub fn rotate_family(
     conn: &mut AnyConnection,
     settings: &crate::config::Settings,
     claims: &RefreshClaims,

@@ -104,7 +104,7 @@ fn users_create_reads_the_password_from_stdin_and_the_server_accepts_it() {
     assert_eq!(claims["roles"], json!(["admin"]));
 
     let out = idgate(app.dir.path(), &["users", "disable", "carol"], "");
-    assert!(out.status.success());
+    assert!(out.status.success(), "{}", last_stderr_line(&out));
     assert_eq!(
         app.refresh(&reply.str("refresh")).status,
         401,
@@ -116,7 +116,7 @@ fn users_create_reads_the_password_from_stdin_and_the_server_accepts_it() {
     );
     assert_eq!(reply.status, 401);
     let out = idgate(app.dir.path(), &["users", "enable", "carol"], "");
-    assert!(out.status.success());
+    assert!(out.status.success(), "{}", last_stderr_line(&out));
     let reply = app.post_json(
         "/api/token/",
         &json!({"username": "carol", "password": "a fine password"}),
@@ -170,7 +170,7 @@ fn users_create_refuses_bad_input_in_one_line() {
         &["users", "create", "dave"],
         "a fine password\n",
     );
-    assert!(out.status.success());
+    assert!(out.status.success(), "{}", last_stderr_line(&out));
     let out = idgate(
         ws.dir.path(),
         &["users", "create", "DAVE"],
@@ -198,7 +198,7 @@ fn users_list_shows_every_user() {
         );
     }
     let out = idgate(ws.dir.path(), &["users", "list"], "");
-    assert!(out.status.success());
+    assert!(out.status.success(), "{}", last_stderr_line(&out));
     let listing = stdout(&out);
     assert!(
         listing.contains("erin") && listing.contains("frank"),

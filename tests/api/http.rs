@@ -66,7 +66,11 @@ fn unknown_paths_404_and_wrong_methods_405_as_json() {
     assert_eq!(wrong.json()["code"], "method_not_allowed");
     let delete = app.request("DELETE", "/.well-known/jwks.json");
     assert_eq!(delete.status, 405);
-    assert_eq!(delete.header("allow"), Some("GET"));
+    assert_eq!(delete.header("allow"), Some("GET, HEAD"));
+    let head = app.request("HEAD", "/.well-known/jwks.json");
+    assert_eq!(head.status, 200);
+    assert!(head.header("etag").is_some());
+    assert_eq!(head.text, "");
 }
 
 #[test]
