@@ -1,0 +1,200 @@
+//! Criterion benches of the hot paths: signing, verifying, the JWKS document, and the refresh
+//! rotation in the database (SQLite always; PostgreSQL when IDGATE_BENCH_DATABASE_URL or the
+//! local server at 127.0.0.1:5432 answers).
+
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use idgate::accounts::{self, NewAccount};
+use idgate::config::Settings;
+use idgate::db::Db;
+use idgate::db::models::{NewRefreshFamily, RefreshFamily};
+use idgate::keys::{self, Jwks, KeyStore};
+use idgate::tokens::issue::{access_claims, issue_access_token, issue_refresh_token};
+use idgate::tokens::refresh::{Refreshed, rotate_family};
+use idgate::tokens::verify::{verify_access, verify_refresh};
+use idgate::tokens::{RefreshClaims, new_id};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey};
+use secrecy::SecretString;
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    settings: Settings,
+    keys: KeyStore,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = Settings::default();
+    settings.keys.dir = dir.path().join("keys");
+    keys::generate_key_file(&settings.keys.dir, 2048).unwrap();
+    let keys = KeyStore::load(&settings.keys.dir).unwrap();
+    Fixture {
+        _dir: dir,
+        settings,
+        keys,
+    }
+}
+
+fn sample_user() -> idgate::db::models::User {
+    idgate::db::models::User {
+        id: new_id(),
+        username: "alice".into(),
+        username_key: "alice".into(),
+        email: Some("alice@example.com".into()),
+        password_hash: String::new(),
+        is_active: true,
+        roles: "admin".into(),
+        created_at: idgate::time::now(),
+        last_login: None,
+    }
+}
+
+fn signing(c: &mut Criterion) {
+    let f = fixture();
+    let key = f.keys.signing_key();
+    let user = sample_user();
+    let mut group = c.benchmark_group("sign");
+    group.bench_function("access_token_aws_lc_parsed_once", |b| {
+        b.iter(|| {
+            let claims = access_claims(&f.settings, &user, "sid", idgate::time::now());
+            black_box(issue_access_token(key, &claims).unwrap())
+        })
+    });
+    // What jsonwebtoken's own encode costs: it rebuilds the aws-lc key pair on every call.
+    let pem = std::fs::read_to_string(&key.path).unwrap();
+    let der = rsa::PrivateKey::from_pkcs8_pem(&pem)
+        .unwrap()
+        .to_pkcs8_der()
+        .unwrap();
+    let encoding = EncodingKey::from_rsa_der(der.as_bytes());
+    group.bench_function("access_token_jsonwebtoken_encode", |b| {
+        b.iter(|| {
+            let claims = access_claims(&f.settings, &user, "sid", idgate::time::now());
+            black_box(
+                jsonwebtoken::encode(&Header::new(Algorithm::RS256), &claims, &encoding).unwrap(),
+            )
+        })
+    });
+    group.finish();
+}
+
+fn verifying(c: &mut Criterion) {
+    let f = fixture();
+    let key = f.keys.signing_key();
+    let user = sample_user();
+    let now = idgate::time::now();
+    let access = issue_access_token(key, &access_claims(&f.settings, &user, "sid", now)).unwrap();
+    let slot = idgate::db::models::TokenSlot {
+        jti: new_id(),
+        kid: key.kid.0.clone(),
+        iat: now,
+        exp: now + 3600,
+    };
+    let refresh = issue_refresh_token(key, &f.settings, &user.id, "sid", &slot).unwrap();
+    let mut group = c.benchmark_group("verify");
+    group.bench_function("access_token_rs256", |b| {
+        b.iter(|| black_box(verify_access(&f.keys, &f.settings, &access).unwrap()))
+    });
+    group.bench_function("refresh_token_hs256", |b| {
+        b.iter(|| black_box(verify_refresh(&f.keys, &f.settings, &refresh).unwrap()))
+    });
+    group.finish();
+}
+
+fn jwks(c: &mut Criterion) {
+    let f = fixture();
+    c.bench_function("jwks/serialise", |b| {
+        b.iter(|| black_box(Jwks::new(f.keys.keys())))
+    });
+}
+
+/// Rotates one family over and over: the read and the conditional update of a refresh.
+fn refresh_transaction(c: &mut Criterion, name: &str, url: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = Settings::default();
+    settings.database.url =
+        SecretString::from(url.replace("{dir}", &dir.path().display().to_string()));
+    let db = Db::connect(&settings.database).unwrap();
+    let mut conn = db.get().unwrap();
+    let account = NewAccount {
+        username: format!("bench{}", &new_id()[..8]),
+        password: SecretString::from("correct horse battery".to_owned()),
+        email: None,
+        roles: Vec::new(),
+    };
+    let user = accounts::insert(&mut conn, &account, "$2b$04$unused").unwrap();
+    let now = idgate::time::now();
+    let sid = new_id();
+    let first_jti = new_id();
+    RefreshFamily::insert(
+        &mut conn,
+        &NewRefreshFamily {
+            id: &sid,
+            user_id: &user.id,
+            current_jti: &first_jti,
+            current_kid: "kid",
+            current_iat: now,
+            current_exp: now + 86_400,
+            created_at: now,
+            ends_at: now + 86_400,
+        },
+    )
+    .unwrap();
+    let mut claims = RefreshClaims {
+        iss: settings.issuer.clone(),
+        sub: user.id.clone(),
+        aud: settings.issuer.clone(),
+        exp: now + 86_400,
+        iat: now,
+        jti: first_jti,
+        token_type: "refresh".into(),
+        user_id: user.id.clone(),
+        sid,
+    };
+    c.bench_function(&format!("refresh_transaction/{name}"), |b| {
+        b.iter(
+            || match rotate_family(&mut conn, &settings, &claims, "kid") {
+                Ok(Refreshed::Rotated(_, next)) => claims.jti = next.jti,
+                _ => panic!("the current token always rotates"),
+            },
+        )
+    });
+}
+
+fn refresh_sqlite(c: &mut Criterion) {
+    refresh_transaction(c, "sqlite", "sqlite://{dir}/bench.db");
+}
+
+fn refresh_postgres(c: &mut Criterion) {
+    let base = std::env::var("IDGATE_BENCH_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let Ok(mut admin) = PgConnection::establish(&base) else {
+        eprintln!("refresh_transaction/postgres skipped: {base} does not answer");
+        return;
+    };
+    let name = format!("idgate_bench_{}", &new_id()[..12]);
+    diesel::sql_query(format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .unwrap();
+    let url = match base.rsplit_once('/') {
+        Some((server, _)) => format!("{server}/{name}"),
+        None => unreachable!("a postgres URL has a path"),
+    };
+    refresh_transaction(c, "postgres", &url);
+    diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(&mut admin)
+        .unwrap();
+}
+
+criterion_group!(
+    benches,
+    signing,
+    verifying,
+    jwks,
+    refresh_sqlite,
+    refresh_postgres
+);
+criterion_main!(benches);
