@@ -141,7 +141,10 @@ pub async fn register(app: &AppState, account: NewAccount) -> Result<Profile, Er
         return Err(Error::RegistrationClosed);
     }
     validate(&account)?;
-    let hash = password::hash(account.password.clone(), app.settings.password.bcrypt_cost).await?;
+    let hash = app
+        .hasher
+        .hash(account.password.clone(), app.settings.password.bcrypt_cost)
+        .await?;
     let user = app
         .db
         .run(move |conn| insert(conn, &account, &hash))
@@ -165,7 +168,10 @@ pub async fn change_password(
             .or_default()
             .push(reason);
     }
-    let old_matches = password::verify(old_password, user.password_hash.clone()).await?;
+    let old_matches = app
+        .hasher
+        .verify(old_password, user.password_hash.clone())
+        .await?;
     if !old_matches {
         errors
             .entry("old_password".into())
@@ -175,12 +181,16 @@ pub async fn change_password(
     if !errors.is_empty() {
         return Err(Error::Fields(errors));
     }
-    let hash = password::hash(new_password, app.settings.password.bcrypt_cost).await?;
+    let hash = app
+        .hasher
+        .hash(new_password, app.settings.password.bcrypt_cost)
+        .await?;
     let user_id = user.id.clone();
     let revoked = app
         .db
         .run(move |conn| replace_password(conn, &user_id, &hash))
         .await?;
+    crate::tokens::refresh::sync_revocations(app).await?;
     tracing::info!(user.id = %user.id, sessions.revoked = revoked, "password changed");
     Ok(())
 }

@@ -84,6 +84,8 @@ pub struct KeySettings {
 #[serde(deny_unknown_fields)]
 pub struct PasswordSettings {
     pub bcrypt_cost: u32,
+    /// Threads that hash passwords; 0 means one per core.
+    pub hash_threads: usize,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
@@ -155,7 +157,10 @@ impl Default for Settings {
                 reload_interval: HumanDuration(Duration::from_secs(30)),
                 rotate_every: Switch::Off,
             },
-            password: PasswordSettings { bcrypt_cost: 12 },
+            password: PasswordSettings {
+                bcrypt_cost: 12,
+                hash_threads: 0,
+            },
             registration: RegistrationSettings { open: false },
             login: LoginSettings {
                 max_failures: 5,

@@ -47,6 +47,9 @@ pub enum Error {
     MethodNotAllowed(String),
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// Too much work queued; the client should come back shortly.
+    #[error("{0}")]
+    Busy(&'static str),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -99,7 +102,7 @@ impl ResponseError for ApiError {
             Error::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Unavailable(_) | Error::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -136,6 +139,7 @@ impl ResponseError for ApiError {
                 tracing::error!(error = %reason, "service unavailable");
                 detail("Service temporarily unavailable.", "unavailable")
             }
+            Error::Busy(reason) => detail(reason, "busy"),
             Error::Internal(error) => {
                 tracing::error!(error = format!("{error:#}"), "internal error");
                 detail("Internal server error.", "internal_error")
@@ -150,7 +154,7 @@ impl ResponseError for ApiError {
                     HeaderValue::from_static("Bearer error=\"invalid_token\""),
                 ));
             }
-            Error::Unavailable(_) => {
+            Error::Unavailable(_) | Error::Busy(_) => {
                 response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));
             }
             _ => {}

@@ -17,8 +17,11 @@ use crate::db::Db;
 use crate::keys::KeyStore;
 use crate::routes::{self, input::MAX_BODY_BYTES};
 use crate::telemetry;
-use crate::tokens::refresh::flush_dead_families;
+use crate::tokens::refresh::{flush_dead_families, sync_revocations};
+use crate::tokens::revocations::Revocations;
 
+/// How often each replica re-reads recent revocations (see `tokens::revocations`).
+const REVOCATIONS_EVERY: Duration = Duration::from_secs(1);
 /// How often expired and revoked families are swept, and how much one sweep may delete.
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
 const SWEEP_MAX_BATCHES: usize = 20;
@@ -31,6 +34,8 @@ pub struct AppState {
     pub keys: Arc<KeyStore>,
     /// Checked against when the username is unknown, so that case costs a bcrypt check too.
     pub dummy_hash: String,
+    pub hasher: password::Hasher,
+    pub revocations: Arc<Revocations>,
     pub jwks_cache_control: HeaderValue,
 }
 
@@ -46,11 +51,18 @@ impl AppState {
         let max_age = settings.keys.jwks_max_age.0.as_secs();
         let jwks_cache_control = HeaderValue::from_str(&format!("public, max-age={max_age}"))
             .expect("digits are a valid header value");
+        let hasher = password::Hasher::start(settings.password.hash_threads);
+        let revocations = Arc::new(Revocations::default());
+        revocations
+            .refresh(&mut *db.get()?, &settings)
+            .map_err(|error| anyhow::anyhow!("reading revoked sessions: {error}"))?;
         Ok(AppState {
             settings: Arc::new(settings),
             db,
             keys: Arc::new(keys),
             dummy_hash,
+            hasher,
+            revocations,
             jwks_cache_control,
         })
     }
@@ -106,10 +118,24 @@ impl Application {
 
     /// Serves until stopped (SIGINT or SIGTERM, or the handle), sweeping dead sessions meanwhile.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let sweeper = actix_web::rt::spawn(sweep_forever(self.state));
+        let sweeper = actix_web::rt::spawn(sweep_forever(self.state.clone()));
+        let reader = actix_web::rt::spawn(read_revocations_forever(self.state));
         let outcome = self.server.await;
         sweeper.abort();
+        reader.abort();
         outcome
+    }
+}
+
+/// Keeps this replica's revoked sessions current with what every replica revoked.
+async fn read_revocations_forever(state: AppState) {
+    let mut interval = actix_web::rt::time::interval(REVOCATIONS_EVERY);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        if let Err(error) = sync_revocations(&state).await {
+            tracing::warn!(error = %error, "reading revoked sessions failed");
+        }
     }
 }
 

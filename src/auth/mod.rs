@@ -30,7 +30,7 @@ pub async fn login(app: &AppState, credentials: Credentials) -> Result<TokenPair
         Some(user) => user.password_hash.clone(),
         None => app.dummy_hash.clone(),
     };
-    let matches = password::verify(credentials.password, hash).await?;
+    let matches = app.hasher.verify(credentials.password, hash).await?;
     match user {
         Some(user) if matches && user.is_active => start_session(app, user).await,
         _ => Err(Error::InvalidCredentials),

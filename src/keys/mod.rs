@@ -6,7 +6,8 @@
 //!   RUSTSEC-2023-0071), and generation or parsing happens before any client can time it;
 //! - every signature is made by aws-lc-rs (constant-time, and about 2.5× faster than
 //!   jsonwebtoken's `encode`, which re-parses the PKCS#8 key on each call) with a key pair
-//!   parsed once when the key is loaded;
+//!   parsed once when the key is loaded; verification likewise uses a public key parsed once
+//!   (jsonwebtoken's aws-lc verifier rebuilds it, Montgomery constants and all, per token);
 //! - the HMAC key for refresh tokens is derived from the private key with HKDF-SHA256, so
 //!   replicas sharing `keys.dir` agree on it without another secret to distribute.
 
@@ -18,11 +19,13 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
+use aws_lc_rs::hmac;
 use aws_lc_rs::signature::{KeyPair, RSA_PKCS1_SHA256, RsaKeyPair};
+use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
 use aws_lc_rs::{hkdf, rand::SystemRandom};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{DecodingKey, EncodingKey};
+use jsonwebtoken::EncodingKey;
 use rsa::PrivateKey;
 use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
 use serde::Serialize;
@@ -54,9 +57,9 @@ pub struct SigningKey {
     /// Base64url big-endian public exponent.
     pub e: String,
     key_pair: RsaKeyPair,
-    verifying_key: DecodingKey,
+    public_key: ParsedPublicKey,
     refresh_signing_key: EncodingKey,
-    refresh_verifying_key: DecodingKey,
+    refresh_hmac: hmac::Key,
 }
 
 #[derive(Serialize)]
@@ -88,11 +91,15 @@ impl SigningKey {
             kid: Kid(thumbprint(&n, &e)),
             path: path.to_owned(),
             created_at: created_at(path),
-            verifying_key: DecodingKey::from_rsa_raw_components(&modulus, &exponent),
+            public_key: RsaPublicKeyComponents {
+                n: &modulus,
+                e: &exponent,
+            }
+            .to_parsed_public_key(&RSA_PKCS1_2048_8192_SHA256)
+            .map_err(|error| anyhow::anyhow!("{}: public key rejected: {error}", path.display()))?,
             refresh_signing_key: EncodingKey::from_secret(&refresh_secret)
                 .expect("an HMAC key can be any bytes"),
-            refresh_verifying_key: DecodingKey::from_secret(&refresh_secret)
-                .expect("an HMAC key can be any bytes"),
+            refresh_hmac: hmac::Key::new(hmac::HMAC_SHA256, &refresh_secret),
             n,
             e,
             key_pair,
@@ -126,9 +133,9 @@ impl SigningKey {
         Ok(token)
     }
 
-    /// The public key, for jsonwebtoken's RS256 verification.
-    pub fn verifying_key(&self) -> &DecodingKey {
-        &self.verifying_key
+    /// True when `signature` is this key's RS256 signature of `signing_input`.
+    pub fn verify_rs256(&self, signing_input: &[u8], signature: &[u8]) -> bool {
+        self.public_key.verify_sig(signing_input, signature).is_ok()
     }
 
     /// The HMAC key refresh tokens are signed with (HS256; only idgate verifies them).
@@ -136,9 +143,10 @@ impl SigningKey {
         &self.refresh_signing_key
     }
 
-    /// The HMAC key refresh tokens are verified with.
-    pub fn refresh_verifying_key(&self) -> &DecodingKey {
-        &self.refresh_verifying_key
+    /// True when `tag` is the HS256 tag of `signing_input` under the refresh-token key; the
+    /// comparison is constant-time.
+    pub fn verify_hs256(&self, signing_input: &[u8], tag: &[u8]) -> bool {
+        hmac::verify(&self.refresh_hmac, signing_input, tag).is_ok()
     }
 }
 

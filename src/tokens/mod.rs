@@ -3,6 +3,7 @@
 pub mod claims;
 pub mod issue;
 pub mod refresh;
+pub mod revocations;
 pub mod verify;
 
 pub use claims::{AccessClaims, RefreshClaims};

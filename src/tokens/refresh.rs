@@ -84,6 +84,8 @@ pub enum Refreshed {
     Rotated(User, TokenSlot),
     /// The token was retired within the grace (or rotation is off): the current one stands.
     Current(User, TokenSlot),
+    /// A retired token came back after the grace: the family is now revoked.
+    Revoked,
 }
 
 /// Exchanges a refresh token for a new access token and, with rotation on, the family's next
@@ -101,6 +103,10 @@ pub async fn refresh(app: &AppState, token: &str) -> Result<TokenPair, Error> {
     let (user, slot, rotated) = match outcome {
         Refreshed::Rotated(user, slot) => (user, slot, true),
         Refreshed::Current(user, slot) => (user, slot, false),
+        Refreshed::Revoked => {
+            sync_revocations(app).await?;
+            return Err(Error::TokenInvalid);
+        }
     };
     let now = crate::time::now();
     let signer = app.keys.signing_key();
@@ -180,7 +186,7 @@ pub fn rotate_family(
                 "retired refresh token reused; session revoked"
             );
         }
-        return Err(Error::TokenInvalid);
+        return Ok(Refreshed::Revoked);
     }
     Err(Error::TokenInvalid)
 }
@@ -198,30 +204,46 @@ pub async fn blacklist(app: &AppState, token: &str) -> Result<(), Error> {
         // Already revoked or gone: as in simplejwt, a blacklisted token is not valid.
         return Err(Error::TokenInvalid);
     }
+    sync_revocations(app).await?;
     tracing::info!(user.id = %claims.sub, session.id = %claims.sid, "session blacklisted");
     Ok(())
 }
 
-/// The `verify` endpoint: signature, times, and that the session is live; a refresh token must
-/// also be its family's current one (the reuse grace applies to `refresh` only).
+/// The `verify` endpoint: signature, times, and that the session is live. An access token's
+/// session is checked against the revocations held in memory (no database round trip); a
+/// refresh token must also be its family's current one (the reuse grace applies to `refresh`
+/// only), which takes a read.
 pub async fn verify_token(app: &AppState, token: &str) -> Result<(), Error> {
-    let (sid, current_jti) = match token_kind(token)? {
-        TokenKind::Access => (verify_access(&app.keys, &app.settings, token)?.sid, None),
+    match token_kind(token)? {
+        TokenKind::Access => {
+            let claims = verify_access(&app.keys, &app.settings, token)?;
+            if app.revocations.is_revoked(&claims.sid) {
+                return Err(Error::TokenInvalid);
+            }
+            Ok(())
+        }
         TokenKind::Refresh => {
             let claims = verify_refresh(&app.keys, &app.settings, token)?;
-            (claims.sid, Some(claims.jti))
+            let sid = claims.sid;
+            let family = app
+                .db
+                .run(move |conn| Ok(RefreshFamily::find(conn, &sid)?))
+                .await?
+                .ok_or(Error::TokenInvalid)?;
+            if family.revoked_at.is_some() || family.current_jti != claims.jti {
+                return Err(Error::TokenInvalid);
+            }
+            Ok(())
         }
-    };
-    let family = app
-        .db
-        .run(move |conn| Ok(RefreshFamily::find(conn, &sid)?))
-        .await?
-        .ok_or(Error::TokenInvalid)?;
-    let current = current_jti.is_none_or(|jti| jti == family.current_jti);
-    if family.revoked_at.is_some() || !current {
-        return Err(Error::TokenInvalid);
     }
-    Ok(())
+}
+
+/// Re-reads recent revocations into this replica's memory; called after it revokes something.
+pub async fn sync_revocations(app: &AppState) -> Result<(), Error> {
+    let (revocations, settings) = (app.revocations.clone(), app.settings.clone());
+    app.db
+        .run(move |conn| revocations.refresh(conn, &settings))
+        .await
 }
 
 /// The sign-in session of an access token is still live.

@@ -1,12 +1,18 @@
 //! Checking a token's signature, header and claims (not yet its revocation state).
+//!
+//! The signature is checked with keys parsed once (see `keys`), then the claims are read and
+//! checked here: jsonwebtoken's `decode` would rebuild the RSA public key for every token, which
+//! costs more than the verification itself.
 
-use jsonwebtoken::{Algorithm, Validation};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::Algorithm;
 use serde::de::DeserializeOwned;
 
 use super::claims::{ACCESS_TYP, AccessClaims, REFRESH_TYP, RefreshClaims};
 use crate::config::Settings;
 use crate::error::Error;
-use crate::keys::{KeyStore, SigningKey};
+use crate::keys::KeyStore;
 
 /// Which kind a token claims to be, read from its header before anything is trusted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,8 +37,8 @@ pub fn verify_access(
     settings: &Settings,
     token: &str,
 ) -> Result<AccessClaims, Error> {
-    let claims: AccessClaims =
-        decode(keys, settings, token, Algorithm::RS256, settings.audience())?;
+    let claims: AccessClaims = decode(keys, token, Algorithm::RS256)?;
+    check_registered(&claims, settings, settings.audience())?;
     if claims.token_type != "access" {
         return Err(Error::TokenInvalid);
     }
@@ -45,19 +51,19 @@ pub fn verify_refresh(
     settings: &Settings,
     token: &str,
 ) -> Result<RefreshClaims, Error> {
-    let claims: RefreshClaims = decode(keys, settings, token, Algorithm::HS256, &settings.issuer)?;
+    let claims: RefreshClaims = decode(keys, token, Algorithm::HS256)?;
+    check_registered(&claims, settings, &settings.issuer)?;
     if claims.token_type != "refresh" {
         return Err(Error::TokenInvalid);
     }
     Ok(claims)
 }
 
-fn decode<T: DeserializeOwned + TimedClaims>(
+/// Checks the header and signature, then reads the claims.
+fn decode<T: DeserializeOwned>(
     keys: &KeyStore,
-    settings: &Settings,
     token: &str,
     algorithm: Algorithm,
-    audience: &str,
 ) -> Result<T, Error> {
     let header = jsonwebtoken::decode_header(token).map_err(|_| Error::TokenInvalid)?;
     let expected_typ = match algorithm {
@@ -75,39 +81,167 @@ fn decode<T: DeserializeOwned + TimedClaims>(
         .as_deref()
         .and_then(|kid| keys.find(kid))
         .ok_or(Error::TokenInvalid)?;
-    let verifying_key = match algorithm {
-        Algorithm::RS256 => SigningKey::verifying_key(key),
-        _ => key.refresh_verifying_key(),
+    let (signing_input, signature) = token.rsplit_once('.').ok_or(Error::TokenInvalid)?;
+    let signature = URL_SAFE_NO_PAD
+        .decode(signature)
+        .map_err(|_| Error::TokenInvalid)?;
+    let authentic = match algorithm {
+        Algorithm::RS256 => key.verify_rs256(signing_input.as_bytes(), &signature),
+        _ => key.verify_hs256(signing_input.as_bytes(), &signature),
     };
-    let leeway = settings.tokens.leeway.0.as_secs();
-    let mut validation = Validation::new(algorithm);
-    validation.leeway = leeway;
-    validation.validate_nbf = true;
-    validation.set_issuer(&[&settings.issuer]);
-    validation.set_audience(&[audience]);
-    validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
-    let claims = jsonwebtoken::decode::<T>(token, verifying_key, &validation)
-        .map_err(|_| Error::TokenInvalid)?
-        .claims;
-    // jsonwebtoken checks exp and nbf; a token from the future is refused here.
-    if claims.issued_at() > crate::time::now() + leeway as i64 {
+    if !authentic {
         return Err(Error::TokenInvalid);
     }
-    Ok(claims)
+    let (_, payload) = signing_input.split_once('.').ok_or(Error::TokenInvalid)?;
+    let payload = URL_SAFE_NO_PAD
+        .decode(payload)
+        .map_err(|_| Error::TokenInvalid)?;
+    serde_json::from_slice(&payload).map_err(|_| Error::TokenInvalid)
 }
 
-trait TimedClaims {
-    fn issued_at(&self) -> i64;
+/// The registered claims idgate checks on every token (RFC 7519 §4.1).
+pub trait Registered {
+    fn iss(&self) -> &str;
+    fn aud(&self) -> &str;
+    fn exp(&self) -> i64;
+    fn iat(&self) -> i64;
 }
 
-impl TimedClaims for AccessClaims {
-    fn issued_at(&self) -> i64 {
+/// Issuer and audience exactly; `exp` and `iat` within `tokens.leeway` of now.
+fn check_registered(
+    claims: &impl Registered,
+    settings: &Settings,
+    audience: &str,
+) -> Result<(), Error> {
+    let now = crate::time::now();
+    let leeway = settings.tokens.leeway.as_secs();
+    let valid = claims.iss() == settings.issuer
+        && claims.aud() == audience
+        && claims.exp() > now - leeway
+        && claims.iat() <= now + leeway;
+    if valid {
+        Ok(())
+    } else {
+        Err(Error::TokenInvalid)
+    }
+}
+
+impl Registered for AccessClaims {
+    fn iss(&self) -> &str {
+        &self.iss
+    }
+    fn aud(&self) -> &str {
+        &self.aud
+    }
+    fn exp(&self) -> i64 {
+        self.exp
+    }
+    fn iat(&self) -> i64 {
         self.iat
     }
 }
 
-impl TimedClaims for RefreshClaims {
-    fn issued_at(&self) -> i64 {
+impl Registered for RefreshClaims {
+    fn iss(&self) -> &str {
+        &self.iss
+    }
+    fn aud(&self) -> &str {
+        &self.aud
+    }
+    fn exp(&self) -> i64 {
+        self.exp
+    }
+    fn iat(&self) -> i64 {
         self.iat
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::models::{TokenSlot, User};
+    use crate::tokens::issue::{access_claims, issue_access_token, issue_refresh_token};
+
+    fn setup() -> (tempfile::TempDir, Settings, KeyStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut settings = Settings::default();
+        settings.keys.dir = dir.path().to_owned();
+        crate::keys::generate_key_file(dir.path(), 2048).unwrap();
+        let keys = KeyStore::load(dir.path()).unwrap();
+        (dir, settings, keys)
+    }
+
+    fn user() -> User {
+        User {
+            id: "u1".into(),
+            username: "alice".into(),
+            username_key: "alice".into(),
+            email: None,
+            password_hash: String::new(),
+            is_active: true,
+            roles: String::new(),
+            created_at: 0,
+            last_login: None,
+        }
+    }
+
+    #[test]
+    fn times_issuer_and_audience_are_checked_with_leeway() {
+        let (_dir, settings, keys) = setup();
+        let key = keys.signing_key();
+        let now = crate::time::now();
+        let sign = |edit: &dyn Fn(&mut AccessClaims)| {
+            let mut claims = access_claims(&settings, &user(), "s1", now);
+            edit(&mut claims);
+            issue_access_token(key, &claims).unwrap()
+        };
+        assert!(verify_access(&keys, &settings, &sign(&|_| {})).is_ok());
+        // 15 s of leeway either way.
+        assert!(verify_access(&keys, &settings, &sign(&|c| c.exp = now - 10)).is_ok());
+        assert!(verify_access(&keys, &settings, &sign(&|c| c.exp = now - 20)).is_err());
+        assert!(verify_access(&keys, &settings, &sign(&|c| c.iat = now + 10)).is_ok());
+        assert!(verify_access(&keys, &settings, &sign(&|c| c.iat = now + 60)).is_err());
+        assert!(
+            verify_access(&keys, &settings, &sign(&|c| c.iss = "https://evil".into())).is_err()
+        );
+        assert!(
+            verify_access(&keys, &settings, &sign(&|c| c.aud = "someone-else".into())).is_err()
+        );
+        assert!(
+            verify_access(
+                &keys,
+                &settings,
+                &sign(&|c| c.token_type = "refresh".into())
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn a_refresh_token_is_checked_with_its_own_key_and_audience() {
+        let (_dir, settings, keys) = setup();
+        let key = keys.signing_key();
+        let now = crate::time::now();
+        let slot = TokenSlot {
+            jti: "j1".into(),
+            kid: key.kid.0.clone(),
+            iat: now,
+            exp: now + 60,
+        };
+        let refresh = issue_refresh_token(key, &settings, "u1", "s1", &slot).unwrap();
+        assert_eq!(
+            verify_refresh(&keys, &settings, &refresh).unwrap().sid,
+            "s1"
+        );
+        assert!(verify_access(&keys, &settings, &refresh).is_err());
+        let access =
+            issue_access_token(key, &access_claims(&settings, &user(), "s1", now)).unwrap();
+        assert!(verify_refresh(&keys, &settings, &access).is_err());
+        // A flipped bit in the tag.
+        let mut forged = refresh.clone().into_bytes();
+        let last = forged.len() - 2;
+        forged[last] = if forged[last] == b'A' { b'B' } else { b'A' };
+        let forged = String::from_utf8(forged).unwrap();
+        assert!(verify_refresh(&keys, &settings, &forged).is_err());
     }
 }

@@ -119,6 +119,18 @@ impl RefreshFamily {
         Ok(updated == 1)
     }
 
+    /// Families revoked at or after `since`, with the moment of their revocation.
+    pub fn revoked_since(conn: &mut AnyConnection, since: i64) -> QueryResult<Vec<(String, i64)>> {
+        let rows: Vec<(String, Option<i64>)> = refresh_families::table
+            .filter(refresh_families::revoked_at.ge(since))
+            .select((refresh_families::id, refresh_families::revoked_at))
+            .load(conn)?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(id, revoked_at)| Some((id, revoked_at?)))
+            .collect())
+    }
+
     /// Revokes every live family of a user; returns how many.
     pub fn revoke_all_of_user(
         conn: &mut AnyConnection,
