@@ -147,7 +147,7 @@ pub async fn register(app: &AppState, account: NewAccount) -> Result<Profile, Er
         .await?;
     let user = app
         .db
-        .run(move |conn| insert(conn, &account, &hash))
+        .write(move |conn| insert(conn, &account, &hash))
         .await?;
     tracing::info!(user.id = %user.id, "user registered");
     Ok(Profile::from(&user))
@@ -188,7 +188,7 @@ pub async fn change_password(
     let user_id = user.id.clone();
     let revoked = app
         .db
-        .run(move |conn| replace_password(conn, &user_id, &hash))
+        .write(move |conn| replace_password(conn, &user_id, &hash))
         .await?;
     crate::tokens::refresh::sync_revocations(app).await?;
     tracing::info!(user.id = %user.id, sessions.revoked = revoked, "password changed");

@@ -147,7 +147,7 @@ async fn sweep_forever(state: AppState) {
         let settings = state.settings.clone();
         let swept = state
             .db
-            .run(move |conn| flush_dead_families(conn, &settings, SWEEP_MAX_BATCHES))
+            .write(move |conn| flush_dead_families(conn, &settings, SWEEP_MAX_BATCHES))
             .await;
         match swept {
             Ok(0) => {}

@@ -48,7 +48,7 @@ pub async fn start_session(app: &AppState, user: User) -> Result<TokenPair, Erro
     let sid = new_id();
     let (family_id, user_id, first) = (sid.clone(), user.id.clone(), slot.clone());
     app.db
-        .run(move |conn| {
+        .write(move |conn| {
             conn.transaction(|conn| {
                 RefreshFamily::insert(
                     conn,
@@ -98,7 +98,7 @@ pub async fn refresh(app: &AppState, token: &str) -> Result<TokenPair, Error> {
     let sid = claims.sid.clone();
     let outcome = app
         .db
-        .run(move |conn| rotate_family(conn, &settings, &claims, &signing_kid))
+        .write(move |conn| rotate_family(conn, &settings, &claims, &signing_kid))
         .await?;
     let (user, slot, rotated) = match outcome {
         Refreshed::Rotated(user, slot) => (user, slot, true),
@@ -198,7 +198,7 @@ pub async fn blacklist(app: &AppState, token: &str) -> Result<(), Error> {
     let sid = claims.sid.clone();
     let revoked = app
         .db
-        .run(move |conn| Ok(RefreshFamily::revoke(conn, &sid, crate::time::now())?))
+        .write(move |conn| Ok(RefreshFamily::revoke(conn, &sid, crate::time::now())?))
         .await?;
     if !revoked {
         // Already revoked or gone: as in simplejwt, a blacklisted token is not valid.

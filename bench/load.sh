@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# Load test of a release build of idgate, one server core against one load-generator core.
+#
+#   bench/load.sh [sqlite|postgres] [seconds per scenario]
+#
+# Starts idgate on a fresh database (SQLite in a temp folder, or a new PostgreSQL database on
+# 127.0.0.1:5432), creates its users, measures the physical limits on the server's core
+# (openssl speed rsa2048, and the backends idgate uses: aws-lc RSA, bcrypt cost 12), runs each
+# scenario with wrk, and prints one table. Method and latest results: bench/README.md.
+set -euo pipefail
+
+backend=${1:-sqlite}
+seconds=${2:-10}
+cd "$(dirname "$0")/.."
+root=$(pwd)
+export BENCH_DIR="$root/bench"
+
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+command -v curl >/dev/null || { apt-get update -qq && apt-get install -y -qq curl; }
+
+cargo build --release --quiet --bin idgate --example ceilings
+idgate="$root/target/release/idgate"
+
+server_core=0
+client_core=$(( $(nproc) > 1 ? 1 : 0 ))
+work=$(mktemp -d)
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+base="http://127.0.0.1:$port"
+pg_database=""
+server_pid=""
+
+cleanup() {
+    [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+    if [ -n "$pg_database" ]; then
+        psql -q -h 127.0.0.1 -U postgres -d test -c "DROP DATABASE IF EXISTS $pg_database WITH (FORCE)" >/dev/null
+    fi
+    if [ -s "$work/server.log" ]; then
+        echo "server warnings and errors (last 5):" >&2
+        tail -n 5 "$work/server.log" >&2
+    fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+case "$backend" in
+    sqlite) database_url="sqlite://$work/idgate.db" ;;
+    postgres)
+        pg_database="idgate_load_$$"
+        psql -q -h 127.0.0.1 -U postgres -d test -c "CREATE DATABASE $pg_database" >/dev/null
+        database_url="postgres://postgres@127.0.0.1:5432/$pg_database"
+        ;;
+    *) echo "usage: bench/load.sh [sqlite|postgres] [seconds]" >&2; exit 2 ;;
+esac
+
+export IDGATE__DATABASE__URL="$database_url"
+export IDGATE__KEYS__DIR="$work/keys"
+export IDGATE__SERVER__PORT="$port"
+export IDGATE__SERVER__WORKERS=1
+export IDGATE__ISSUER="$base"
+export IDGATE__LOG__LEVEL=warn
+export IDGATE__LOG__FORMAT=json
+
+password="correct horse battery"
+# The sign-in scenario's user hashes at cost 12, the default; the user that mints tokens for the
+# other scenarios hashes at cost 4 so that minting does not take minutes.
+echo "$password" | IDGATE__PASSWORD__BCRYPT_COST=12 "$idgate" users create bench_sign_in >/dev/null
+echo "$password" | IDGATE__PASSWORD__BCRYPT_COST=4 "$idgate" users create bench_tokens >/dev/null
+
+echo "measuring the physical limits on core $server_core…" >&2
+openssl_line=$(taskset -c "$server_core" openssl speed -seconds 3 rsa2048 2>/dev/null | grep -E '^rsa +2048')
+openssl_sign=$(echo "$openssl_line" | awk '{print $(NF-1)}')
+openssl_verify=$(echo "$openssl_line" | awk '{print $NF}')
+ceilings=$(taskset -c "$server_core" "$root/target/release/examples/ceilings" 3)
+ceiling() { echo "$ceilings" | python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
+rsa_sign=$(ceiling rsa_sign_per_s)
+rsa_verify=$(ceiling rsa_verify_per_s)
+bcrypt12=$(ceiling bcrypt12_per_s)
+
+taskset -c "$server_core" "$idgate" serve 2>"$work/server.log" &
+server_pid=$!
+for _ in $(seq 1 100); do
+    curl -sf "$base/readyz" >/dev/null && break
+    sleep 0.1
+done
+curl -sf "$base/readyz" >/dev/null || { cat "$work/server.log" >&2; exit 1; }
+rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$server_pid/status"; }
+rss_idle=$(rss_kib)
+
+sign_in() {
+    curl -sf "$base/api/token/" -H 'content-type: application/json' \
+        -d "{\"username\": \"$1\", \"password\": \"$password\"}"
+}
+field() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
+
+refresh_connections=32
+for _ in $(seq 1 $(( refresh_connections + 1 ))); do
+    sign_in bench_tokens | field refresh
+done >"$work/refresh_pool"
+export REFRESH_POOL="$work/refresh_pool"
+ACCESS_TOKEN=$(sign_in bench_tokens | field access)
+export ACCESS_TOKEN
+export SIGN_IN_USER=bench_sign_in SIGN_IN_PASSWORD="$password"
+ETAG=$(curl -sI "$base/.well-known/jwks.json" | awk 'tolower($1) == "etag:" {print $2}' | tr -d '\r')
+
+# Runs wrk on the client core; prints the JSON line of report.lua.
+load() {
+    local script=$1 connections=$2 duration=$3
+    WRK_THREADS=1 taskset -c "$client_core" wrk -t1 -c"$connections" -d"${duration}s" --timeout 30s \
+        -s "$BENCH_DIR/$script" "$base" | grep '^{'
+}
+
+results="$work/results"
+: >"$results"
+record() { echo "$1|$2|$3|$4" >>"$results"; }
+
+echo "running scenarios, ${seconds}s each…" >&2
+record "GET /.well-known/jwks.json" "$(ETAG= load jwks.lua 64 "$seconds")" 30000 "target 30,000/s"
+record "GET jwks.json, If-None-Match (304)" "$(ETAG="$ETAG" load jwks.lua 64 "$seconds")" 30000 "target 30,000/s"
+record "POST /api/token/verify/" "$(load verify.lua 64 "$seconds")" "$rsa_verify" "RSA-2048 verify/s"
+record "POST /api/token/refresh/" "$(load refresh.lua "$refresh_connections" "$seconds")" "$rsa_sign" "RSA-2048 sign/s"
+sign_in_seconds=$(( seconds > 20 ? seconds : 20 ))
+record "POST /api/token/ (bcrypt 12)" "$(load sign_in.lua 8 "$sign_in_seconds")" "$bcrypt12" "bcrypt-12 hash/s"
+
+# JWKS and verify latency while a sign-in flood keeps every hashing thread busy.
+# 16 connections keep every hashing thread busy with work queued behind it, without
+# overflowing the queue (which would answer 503 instead of hashing).
+load sign_in.lua 16 "$(( seconds + 4 ))" >"$work/flood" &
+flood_pid=$!
+sleep 2
+record "JWKS during sign-in flood" "$(ETAG= load jwks.lua 4 "$seconds")" 30000 "p99 < 10 ms"
+record "verify during sign-in flood" "$(load verify.lua 4 "$seconds")" "$rsa_verify" "p99 < 10 ms"
+wait "$flood_pid"
+record "POST /api/token/ during the flood (16 conns)" "$(cat "$work/flood")" "$bcrypt12" "bcrypt-12 hash/s"
+rss_end=$(rss_kib)
+
+python3 - "$results" "$backend" "$openssl_sign" "$openssl_verify" "$rsa_sign" "$rsa_verify" "$bcrypt12" "$rss_idle" "$rss_end" <<'PY'
+import json, sys
+path, backend, o_sign, o_verify, sign, verify, bcrypt12, rss_idle, rss_end = sys.argv[1:]
+print(f"backend: {backend}; server on 1 core, wrk on another")
+print(f"limits on the server core: openssl speed rsa2048 {float(o_sign):,.0f} sign/s, "
+      f"{float(o_verify):,.0f} verify/s; aws-lc RSA-2048 sign {float(sign):,.0f}/s; "
+      f"aws-lc RSA-2048 verify {float(verify):,.0f}/s; bcrypt cost 12 {float(bcrypt12):.2f}/s")
+print()
+print("| op | req/s | p50 ms | p99 ms | errors | limit | ratio |")
+print("|---|---:|---:|---:|---:|---|---:|")
+for line in open(path):
+    op, figures, limit, limit_name = line.rstrip("\n").split("|")
+    r = json.loads(figures)
+    rate = r["requests"] / r["seconds"]
+    print(f"| {op} | {rate:,.1f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['errors']} | "
+          f"{limit_name} ({float(limit):,.0f}) | {rate / float(limit):.0%} |")
+print()
+print(f"resident memory: {int(rss_idle) / 1024:.1f} MiB idle, {int(rss_end) / 1024:.1f} MiB after the run")
+PY
