@@ -2,9 +2,9 @@
 
 pub mod models;
 pub mod schema;
+mod writer;
 
 use std::os::unix::fs::DirBuilderExt;
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use actix_web::web;
@@ -36,10 +36,8 @@ pub struct Db {
     pool: Pool<ConnectionManager<AnyConnection>>,
     /// The SQLite file, whose disappearance open connections would not notice.
     sqlite_file: Option<std::path::PathBuf>,
-    /// SQLite takes one writer at a time, and a connection that finds the write lock taken
-    /// sleeps in its busy handler (1 ms, 2 ms, 5 ms, … 100 ms): under load, writers queue here
-    /// instead, and each is woken the moment the previous one commits.
-    sqlite_writer: Option<Arc<Mutex<()>>>,
+    /// SQLite's group-committing writer (see `writer`); PostgreSQL writes on the pool.
+    sqlite_writer: Option<writer::Writer>,
 }
 
 #[derive(Debug)]
@@ -125,10 +123,16 @@ impl Db {
             .max_size(settings.pool_size)
             .connection_timeout(POOL_WAIT)
             .connection_customizer(Box::new(SqliteSetup))
-            .build(ConnectionManager::new(connection_url))
+            .build(ConnectionManager::new(connection_url.clone()))
             .context("connecting to the database (database.url)")?;
         let (sqlite_file, sqlite_writer) = match url {
-            DatabaseUrl::Sqlite(path) => (Some(path), Some(Arc::new(Mutex::new(())))),
+            DatabaseUrl::Sqlite(path) => {
+                use diesel::Connection;
+                let mut conn = AnyConnection::establish(&connection_url)
+                    .context("connecting to the database (database.url)")?;
+                prepare(&mut conn).context("preparing the database connection")?;
+                (Some(path), Some(writer::Writer::start(conn)))
+            }
             DatabaseUrl::Postgres(_) => (None, None),
         };
         Ok(Db {
@@ -167,20 +171,23 @@ impl Db {
         .context("blocking pool")?
     }
 
-    /// Like [`Db::run`], for work that writes: on SQLite it waits its turn behind other
-    /// writers of this process first.
+    /// Like [`Db::run`], for work that writes, atomically: `f` runs in a transaction of its
+    /// own (on SQLite, a savepoint in the writer's next batch) and its result comes back once
+    /// that is durably committed.
     pub async fn write<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut AnyConnection) -> Result<T, Error> + Send + 'static,
     ) -> Result<T, Error> {
-        let writer = self.sqlite_writer.clone();
-        self.run(move |conn| {
-            let _turn = writer
-                .as_ref()
-                .map(|lock| lock.lock().unwrap_or_else(PoisonError::into_inner));
-            f(conn)
-        })
-        .await
+        match &self.sqlite_writer {
+            Some(writer) => writer.write(f).await,
+            None => {
+                self.run(move |conn| {
+                    use diesel::Connection;
+                    conn.transaction(f)
+                })
+                .await
+            }
+        }
     }
 
     /// True when the database answers a query on a real table (and, for SQLite, its file is
