@@ -171,22 +171,17 @@ impl Db {
         .context("blocking pool")?
     }
 
-    /// Like [`Db::run`], for work that writes, atomically: `f` runs in a transaction of its
-    /// own (on SQLite, a savepoint in the writer's next batch) and its result comes back once
-    /// that is durably committed.
+    /// Like [`Db::run`], for work that writes; its result comes back once the writes are
+    /// durably committed. On SQLite `f` runs in a savepoint of the writer's next batch; on
+    /// PostgreSQL on a pool connection, in autocommit unless `f` opens a transaction (work
+    /// that must be atomic opens one either way).
     pub async fn write<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut AnyConnection) -> Result<T, Error> + Send + 'static,
     ) -> Result<T, Error> {
         match &self.sqlite_writer {
             Some(writer) => writer.write(f).await,
-            None => {
-                self.run(move |conn| {
-                    use diesel::Connection;
-                    conn.transaction(f)
-                })
-                .await
-            }
+            None => self.run(f).await,
         }
     }
 
