@@ -16,7 +16,8 @@ use idgate::tokens::refresh::{Refreshed, rotate_family};
 use idgate::tokens::verify::{verify_access, verify_refresh};
 use idgate::tokens::{RefreshClaims, new_id};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey};
+use rsa::pkcs1::EncodeRsaPrivateKey;
+use rsa::pkcs8::DecodePrivateKey;
 use secrecy::SecretString;
 
 struct Fixture {
@@ -65,9 +66,10 @@ fn signing(c: &mut Criterion) {
     });
     // What jsonwebtoken's own encode costs: it rebuilds the aws-lc key pair on every call.
     let pem = std::fs::read_to_string(&key.path).unwrap();
+    // jsonwebtoken takes PKCS#1 DER here.
     let der = rsa::PrivateKey::from_pkcs8_pem(&pem)
         .unwrap()
-        .to_pkcs8_der()
+        .to_pkcs1_der()
         .unwrap();
     let encoding = EncodingKey::from_rsa_der(der.as_bytes());
     group.bench_function("access_token_jsonwebtoken_encode", |b| {
