@@ -126,35 +126,26 @@ fn check_registered(
     }
 }
 
-impl Registered for AccessClaims {
-    fn iss(&self) -> &str {
-        &self.iss
-    }
-    fn aud(&self) -> &str {
-        &self.aud
-    }
-    fn exp(&self) -> i64 {
-        self.exp
-    }
-    fn iat(&self) -> i64 {
-        self.iat
-    }
+macro_rules! registered_claims {
+    ($($claims:ty),*) => {$(
+        impl Registered for $claims {
+            fn iss(&self) -> &str {
+                &self.iss
+            }
+            fn aud(&self) -> &str {
+                &self.aud
+            }
+            fn exp(&self) -> i64 {
+                self.exp
+            }
+            fn iat(&self) -> i64 {
+                self.iat
+            }
+        }
+    )*};
 }
 
-impl Registered for RefreshClaims {
-    fn iss(&self) -> &str {
-        &self.iss
-    }
-    fn aud(&self) -> &str {
-        &self.aud
-    }
-    fn exp(&self) -> i64 {
-        self.exp
-    }
-    fn iat(&self) -> i64 {
-        self.iat
-    }
-}
+registered_claims!(AccessClaims, RefreshClaims);
 
 #[cfg(test)]
 mod tests {
