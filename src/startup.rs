@@ -92,6 +92,7 @@ impl Application {
             App::new()
                 .app_data(data.clone())
                 .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+                .wrap(from_fn(routes::cors::cors))
                 .wrap(NormalizePath::new(TrailingSlash::Trim))
                 .wrap(from_fn(telemetry::request_span))
                 .configure(routes::configure)

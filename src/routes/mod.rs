@@ -1,6 +1,7 @@
 //! Where paths meet handlers: the one place routes are registered.
 
 pub mod api;
+pub mod cors;
 pub mod health;
 pub mod input;
 pub mod well_known;

@@ -289,12 +289,17 @@ impl TestApp {
     }
 
     pub fn request(&self, method: &str, path: &str) -> Reply {
-        let request = ureq::http::Request::builder()
+        self.request_with(method, path, &[])
+    }
+
+    pub fn request_with(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> Reply {
+        let mut request = ureq::http::Request::builder()
             .method(method)
-            .uri(self.url(path))
-            .body(())
-            .unwrap();
-        Reply::from(self.agent.run(request).unwrap())
+            .uri(self.url(path));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        Reply::from(self.agent.run(request.body(()).unwrap()).unwrap())
     }
 
     /// `POST /api/token/`, asserting success; returns (access, refresh).

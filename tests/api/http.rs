@@ -98,3 +98,65 @@ fn every_answer_carries_a_request_id() {
     let echoed = app.get_with("/healthz", ("x-request-id", "trace-42"));
     assert_eq!(echoed.header("x-request-id"), Some("trace-42"));
 }
+
+#[test]
+fn browsers_on_allowed_origins_get_cors_answers() {
+    let app = TestApp::spawn_with(|s| s.cors.allowed_origins = vec!["https://app.example".into()]);
+    let preflight = app.request_with(
+        "OPTIONS",
+        "/api/token/",
+        &[
+            ("origin", "https://app.example"),
+            ("access-control-request-method", "POST"),
+            ("access-control-request-headers", "content-type"),
+        ],
+    );
+    assert_eq!(preflight.status, 204);
+    assert_eq!(
+        preflight.header("access-control-allow-origin"),
+        Some("https://app.example")
+    );
+    assert!(
+        preflight
+            .header("access-control-allow-methods")
+            .unwrap()
+            .contains("POST")
+    );
+    assert!(
+        preflight
+            .header("access-control-allow-headers")
+            .unwrap()
+            .contains("authorization")
+    );
+
+    let allowed = app.post_json_with("/api/token/", &json!({}), ("origin", "https://app.example"));
+    assert_eq!(allowed.status, 400);
+    assert_eq!(
+        allowed.header("access-control-allow-origin"),
+        Some("https://app.example")
+    );
+    assert_eq!(allowed.header("vary"), Some("Origin"));
+
+    let stranger = app.post_json_with(
+        "/api/token/",
+        &json!({}),
+        ("origin", "https://evil.example"),
+    );
+    assert_eq!(stranger.header("access-control-allow-origin"), None);
+    let stranger_preflight = app.request_with(
+        "OPTIONS",
+        "/api/token/",
+        &[
+            ("origin", "https://evil.example"),
+            ("access-control-request-method", "POST"),
+        ],
+    );
+    assert_eq!(
+        stranger_preflight.header("access-control-allow-origin"),
+        None
+    );
+
+    // The public documents stay open to every origin.
+    let jwks = app.get_with("/.well-known/jwks.json", ("origin", "https://app.example"));
+    assert_eq!(jwks.header("access-control-allow-origin"), Some("*"));
+}
