@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::http::header::HeaderValue;
-use actix_web::middleware::{NormalizePath, TrailingSlash, from_fn};
+use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use secrecy::SecretString;
@@ -93,7 +93,6 @@ impl Application {
                 .app_data(data.clone())
                 .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
                 .wrap(from_fn(routes::cors::cors))
-                .wrap(NormalizePath::new(TrailingSlash::Trim))
                 .wrap(from_fn(telemetry::request_span))
                 .configure(routes::configure)
         })

@@ -34,6 +34,17 @@ pub fn init(settings: &LogSettings) {
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// A random prefix per process and a counter: unique, and no `getrandom` call per request
+/// (request ids identify, they are not secrets).
+fn next_request_id() -> String {
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static PREFIX: OnceLock<String> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let prefix = PREFIX.get_or_init(|| uuid::Uuid::new_v4().simple().to_string()[..16].to_owned());
+    format!("{prefix}-{:08x}", COUNTER.fetch_add(1, Ordering::Relaxed))
+}
+
 /// One span per request: method, path (never the query, which could carry a secret), status,
 /// latency and a request id, taken from `X-Request-Id` when the caller sent a sane one.
 pub async fn request_span(
@@ -52,7 +63,7 @@ pub async fn request_span(
                     .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
         })
         .map(str::to_owned)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+        .unwrap_or_else(next_request_id);
     let span = tracing::info_span!(
         "request",
         http.method = %request.method(),

@@ -24,8 +24,9 @@ pub const USERS_ME_PASSWORD: &str = "/api/users/me/password";
 pub const HEALTHZ: &str = "/healthz";
 pub const READYZ: &str = "/readyz";
 
-/// Registers every route. Paths are matched after `NormalizePath` has trimmed a trailing
-/// slash, so `/api/token/` and `/api/token` are the same resource.
+/// Registers every route, each under its path with and without a trailing slash, so
+/// `/api/token/` and `/api/token` are the same resource (matched directly: rewriting the path
+/// in a middleware costs a regex per request).
 pub fn configure(config: &mut web::ServiceConfig) {
     use api::{token, users};
     config
@@ -59,15 +60,17 @@ fn post(path: &str) -> actix_web::Resource {
 
 /// A resource that answers other methods with a JSON 405 and an `Allow` header.
 fn with_allowed(path: &str, allow: &'static str) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(move |request: HttpRequest| async move {
-        let mut response = actix_web::ResponseError::error_response(&ApiError(
-            Error::MethodNotAllowed(request.method().to_string()),
-        ));
-        response
-            .headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static(allow));
-        response
-    }))
+    web::resource(vec![path.to_owned(), format!("{path}/")]).default_service(web::to(
+        move |request: HttpRequest| async move {
+            let mut response = actix_web::ResponseError::error_response(&ApiError(
+                Error::MethodNotAllowed(request.method().to_string()),
+            ));
+            response
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static(allow));
+            response
+        },
+    ))
 }
 
 async fn not_found() -> Result<HttpResponse, ApiError> {
