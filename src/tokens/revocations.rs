@@ -66,17 +66,4 @@ impl Revocations {
         known.read_until = Some(known.read_until.map_or(now, |until| until.max(now)));
         Ok(())
     }
-
-    /// How many revoked sessions are held.
-    pub fn len(&self) -> usize {
-        self.known
-            .read()
-            .expect("no reader panics holding the lock")
-            .revoked
-            .len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
