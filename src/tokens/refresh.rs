@@ -9,7 +9,7 @@ use diesel::Connection;
 use serde::Serialize;
 
 use super::issue::{access_claims, issue_access_token, issue_refresh_token};
-use super::verify::{TokenKind, token_kind, verify_access, verify_refresh};
+use super::verify::{Verified, verify, verify_refresh};
 use super::{RefreshClaims, new_id};
 use crate::db::AnyConnection;
 use crate::db::models::{NewRefreshFamily, RefreshFamily, TokenSlot, User};
@@ -214,16 +214,14 @@ pub async fn blacklist(app: &AppState, token: &str) -> Result<(), Error> {
 /// refresh token must also be its family's current one (the reuse grace applies to `refresh`
 /// only), which takes a read.
 pub async fn verify_token(app: &AppState, token: &str) -> Result<(), Error> {
-    match token_kind(token)? {
-        TokenKind::Access => {
-            let claims = verify_access(&app.keys, &app.settings, token)?;
+    match verify(&app.keys, &app.settings, token)? {
+        Verified::Access(claims) => {
             if app.revocations.is_revoked(&claims.sid) {
                 return Err(Error::TokenInvalid);
             }
             Ok(())
         }
-        TokenKind::Refresh => {
-            let claims = verify_refresh(&app.keys, &app.settings, token)?;
+        Verified::Refresh(claims) => {
             let sid = claims.sid;
             let family = app
                 .db

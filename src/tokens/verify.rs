@@ -4,16 +4,17 @@
 //! checked here: jsonwebtoken's `decode` would rebuild the RSA public key for every token, which
 //! costs more than the verification itself.
 
+use std::borrow::Cow;
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::Algorithm;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::claims::{ACCESS_TYP, AccessClaims, REFRESH_TYP, RefreshClaims};
 use crate::config::Settings;
 use crate::error::Error;
-use crate::keys::KeyStore;
+use crate::keys::{KeyStore, SigningKey};
 
 /// Which kind a token claims to be, read from its header before anything is trusted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,31 +23,64 @@ pub enum TokenKind {
     Refresh,
 }
 
-/// The header members idgate looks at; jsonwebtoken's `Header` parses a dozen more per token.
+/// A token whose signature and claims have been checked.
+#[derive(Debug)]
+pub enum Verified {
+    Access(AccessClaims),
+    Refresh(RefreshClaims),
+}
+
+/// The header members idgate looks at, borrowed unless JSON escapes force a copy;
+/// jsonwebtoken's `Header` parses a dozen more per token.
 #[derive(Deserialize)]
-struct JoseHeader {
-    alg: String,
-    #[serde(default)]
-    typ: Option<String>,
-    #[serde(default)]
-    kid: Option<String>,
+struct JoseHeader<'a> {
+    #[serde(borrow)]
+    alg: Cow<'a, str>,
+    #[serde(borrow, default)]
+    typ: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    kid: Option<Cow<'a, str>>,
 }
 
-fn read_header(token: &str) -> Result<JoseHeader, Error> {
-    let (header, _) = token.split_once('.').ok_or(Error::TokenInvalid)?;
-    let header = URL_SAFE_NO_PAD
-        .decode(header)
+/// Longer headers and signatures than these are not idgate's (its headers are about 100 bytes,
+/// its signatures at most 512), so they are decoded on the stack and anything longer refused.
+const MAX_HEADER_BYTES: usize = 512;
+const MAX_SIGNATURE_BYTES: usize = 1024;
+
+/// Reads the header: RS256 with `typ: at+jwt` is an access token, HS256 with `typ: JWT` a
+/// refresh token; anything else, or a `kid` idgate does not hold, is refused.
+fn read_header<'k>(keys: &'k KeyStore, token: &str) -> Result<(TokenKind, &'k SigningKey), Error> {
+    let (encoded, _) = token.split_once('.').ok_or(Error::TokenInvalid)?;
+    let mut decoded = [0u8; MAX_HEADER_BYTES];
+    let len = URL_SAFE_NO_PAD
+        .decode_slice(encoded, &mut decoded)
         .map_err(|_| Error::TokenInvalid)?;
-    serde_json::from_slice(&header).map_err(|_| Error::TokenInvalid)
+    let header: JoseHeader =
+        serde_json::from_slice(&decoded[..len]).map_err(|_| Error::TokenInvalid)?;
+    // RFC 9068 §4: `typ` may also be written with its media-type prefix.
+    let typ = header.typ.as_deref().unwrap_or_default();
+    let typ = typ.strip_prefix("application/").unwrap_or(typ);
+    let kind = match &*header.alg {
+        "RS256" if typ.eq_ignore_ascii_case(ACCESS_TYP) => TokenKind::Access,
+        "HS256" if typ.eq_ignore_ascii_case(REFRESH_TYP) => TokenKind::Refresh,
+        _ => return Err(Error::TokenInvalid),
+    };
+    let key = header
+        .kid
+        .and_then(|kid| keys.find(&kid))
+        .ok_or(Error::TokenInvalid)?;
+    Ok((kind, key))
 }
 
-/// Reads the header: RS256 is an access token, HS256 a refresh token; anything else is refused.
-pub fn token_kind(token: &str) -> Result<TokenKind, Error> {
-    match read_header(token)?.alg.as_str() {
-        "RS256" => Ok(TokenKind::Access),
-        "HS256" => Ok(TokenKind::Refresh),
-        _ => Err(Error::TokenInvalid),
-    }
+/// Verifies a token of either kind, reading its header once.
+pub fn verify(keys: &KeyStore, settings: &Settings, token: &str) -> Result<Verified, Error> {
+    let (kind, key) = read_header(keys, token)?;
+    Ok(match kind {
+        TokenKind::Access => Verified::Access(check_access(settings, decode(kind, key, token)?)?),
+        TokenKind::Refresh => {
+            Verified::Refresh(check_refresh(settings, decode(kind, key, token)?)?)
+        }
+    })
 }
 
 /// Verifies an access token: RS256 by a published key, `typ: at+jwt`, issuer, audience, times.
@@ -55,12 +89,10 @@ pub fn verify_access(
     settings: &Settings,
     token: &str,
 ) -> Result<AccessClaims, Error> {
-    let claims: AccessClaims = decode(keys, token, Algorithm::RS256)?;
-    check_registered(&claims, settings, settings.audience())?;
-    if claims.token_type != "access" {
-        return Err(Error::TokenInvalid);
+    match read_header(keys, token)? {
+        (TokenKind::Access, key) => check_access(settings, decode(TokenKind::Access, key, token)?),
+        _ => Err(Error::TokenInvalid),
     }
-    Ok(claims)
 }
 
 /// Verifies a refresh token: HS256 with the key derived from its `kid`, audience = the issuer.
@@ -69,7 +101,23 @@ pub fn verify_refresh(
     settings: &Settings,
     token: &str,
 ) -> Result<RefreshClaims, Error> {
-    let claims: RefreshClaims = decode(keys, token, Algorithm::HS256)?;
+    match read_header(keys, token)? {
+        (TokenKind::Refresh, key) => {
+            check_refresh(settings, decode(TokenKind::Refresh, key, token)?)
+        }
+        _ => Err(Error::TokenInvalid),
+    }
+}
+
+fn check_access(settings: &Settings, claims: AccessClaims) -> Result<AccessClaims, Error> {
+    check_registered(&claims, settings, settings.audience())?;
+    if claims.token_type != "access" {
+        return Err(Error::TokenInvalid);
+    }
+    Ok(claims)
+}
+
+fn check_refresh(settings: &Settings, claims: RefreshClaims) -> Result<RefreshClaims, Error> {
     check_registered(&claims, settings, &settings.issuer)?;
     if claims.token_type != "refresh" {
         return Err(Error::TokenInvalid);
@@ -77,35 +125,17 @@ pub fn verify_refresh(
     Ok(claims)
 }
 
-/// Checks the header and signature, then reads the claims.
-fn decode<T: DeserializeOwned>(
-    keys: &KeyStore,
-    token: &str,
-    algorithm: Algorithm,
-) -> Result<T, Error> {
-    let header = read_header(token)?;
-    let (expected_alg, expected_typ) = match algorithm {
-        Algorithm::RS256 => ("RS256", ACCESS_TYP),
-        _ => ("HS256", REFRESH_TYP),
-    };
-    // RFC 9068 §4: `typ` may also be written with its media-type prefix.
-    let typ = header.typ.as_deref().unwrap_or_default();
-    let typ = typ.strip_prefix("application/").unwrap_or(typ);
-    if header.alg != expected_alg || !typ.eq_ignore_ascii_case(expected_typ) {
-        return Err(Error::TokenInvalid);
-    }
-    let key = header
-        .kid
-        .as_deref()
-        .and_then(|kid| keys.find(kid))
-        .ok_or(Error::TokenInvalid)?;
+/// Checks the signature of a token whose header has been read, then reads its claims.
+fn decode<T: DeserializeOwned>(kind: TokenKind, key: &SigningKey, token: &str) -> Result<T, Error> {
     let (signing_input, signature) = token.rsplit_once('.').ok_or(Error::TokenInvalid)?;
-    let signature = URL_SAFE_NO_PAD
-        .decode(signature)
+    let mut decoded = [0u8; MAX_SIGNATURE_BYTES];
+    let len = URL_SAFE_NO_PAD
+        .decode_slice(signature, &mut decoded)
         .map_err(|_| Error::TokenInvalid)?;
-    let authentic = match algorithm {
-        Algorithm::RS256 => key.verify_rs256(signing_input.as_bytes(), &signature),
-        _ => key.verify_hs256(signing_input.as_bytes(), &signature),
+    let signature = &decoded[..len];
+    let authentic = match kind {
+        TokenKind::Access => key.verify_rs256(signing_input.as_bytes(), signature),
+        TokenKind::Refresh => key.verify_hs256(signing_input.as_bytes(), signature),
     };
     if !authentic {
         return Err(Error::TokenInvalid);

@@ -63,7 +63,7 @@ impl RefreshFamily {
         refresh_families::table
             .find(id)
             .select(RefreshFamily::as_select())
-            .first(conn)
+            .get_result(conn)
             .optional()
     }
 
@@ -76,7 +76,7 @@ impl RefreshFamily {
             .inner_join(users::table)
             .filter(refresh_families::id.eq(id))
             .select((RefreshFamily::as_select(), User::as_select()))
-            .first(conn)
+            .get_result(conn)
             .optional()
     }
 

@@ -50,7 +50,7 @@ impl User {
         users::table
             .find(id)
             .select(User::as_select())
-            .first(conn)
+            .get_result(conn)
             .optional()
     }
 
@@ -58,7 +58,7 @@ impl User {
         users::table
             .filter(users::username_key.eq(username_key(username)))
             .select(User::as_select())
-            .first(conn)
+            .get_result(conn)
             .optional()
     }
 
