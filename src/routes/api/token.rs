@@ -1,5 +1,5 @@
 use actix_web::HttpResponse;
-use actix_web::http::header::ContentType;
+use actix_web::http::header::{CONTENT_TYPE, HeaderValue};
 use actix_web::web::Data;
 
 use crate::auth::{self, Credentials};
@@ -69,6 +69,6 @@ pub async fn blacklist(app: Data<AppState>, body: Input<RefreshInput>) -> ApiRes
 fn empty_object() -> HttpResponse {
     HttpResponse::Ok()
         .insert_header(no_store())
-        .content_type(ContentType::json())
+        .insert_header((CONTENT_TYPE, HeaderValue::from_static("application/json")))
         .body("{}")
 }
