@@ -257,6 +257,39 @@ mod tests {
     }
 
     #[test]
+    fn the_header_decides_the_kind_and_odd_tokens_are_refused() {
+        let (_dir, settings, keys) = setup();
+        let key = keys.signing_key();
+        let claims = access_claims(&settings, &user(), "s1", crate::time::now());
+        let access = issue_access_token(key, &claims).unwrap();
+        assert!(matches!(
+            verify(&keys, &settings, &access),
+            Ok(Verified::Access(verified)) if verified == claims
+        ));
+        // RFC 9068 §4 allows the media-type spelling of `typ`.
+        let prefixed = key.sign_rs256("application/at+jwt", &claims).unwrap();
+        assert!(verify_access(&keys, &settings, &prefixed).is_ok());
+        // An RS256 token that is not typed as an access token is neither kind.
+        let untyped = key.sign_rs256("JWT", &claims).unwrap();
+        assert!(verify(&keys, &settings, &untyped).is_err());
+        // Oversized or broken parts are refused, not decoded into a panic.
+        let (header, rest) = access.split_once('.').unwrap();
+        let (payload, signature) = rest.split_once('.').unwrap();
+        let long_header = format!("{}.{payload}.{signature}", "e".repeat(2000));
+        let long_signature = format!("{header}.{payload}.{}", "A".repeat(4000));
+        for token in [
+            long_header.as_str(),
+            long_signature.as_str(),
+            "",
+            "..",
+            "not a token",
+            &access[..access.len() - 1],
+        ] {
+            assert!(verify(&keys, &settings, token).is_err(), "{token:.40}");
+        }
+    }
+
+    #[test]
     fn a_refresh_token_is_checked_with_its_own_key_and_audience() {
         let (_dir, settings, keys) = setup();
         let key = keys.signing_key();

@@ -64,9 +64,15 @@ fn unknown_paths_404_and_wrong_methods_405_as_json() {
     assert_eq!(wrong.status, 405);
     assert_eq!(wrong.header("allow"), Some("POST"));
     assert_eq!(wrong.json()["code"], "method_not_allowed");
-    let delete = app.request("DELETE", "/.well-known/jwks.json");
-    assert_eq!(delete.status, 405);
-    assert_eq!(delete.header("allow"), Some("GET, HEAD"));
+    // Both spellings of a path are the same resource, 405 included.
+    for path in ["/.well-known/jwks.json", "/.well-known/jwks.json/"] {
+        let delete = app.request("DELETE", path);
+        assert_eq!(delete.status, 405, "{path}");
+        assert_eq!(delete.header("allow"), Some("GET, HEAD"));
+    }
+    let wrong = app.get("/api/token/verify");
+    assert_eq!(wrong.status, 405);
+    assert_eq!(wrong.header("allow"), Some("POST"));
     let head = app.request("HEAD", "/.well-known/jwks.json");
     assert_eq!(head.status, 200);
     assert!(head.header("etag").is_some());
