@@ -18,7 +18,7 @@ use crate::keys::{KeyStore, SigningKey};
 
 /// Which kind a token claims to be, read from its header before anything is trusted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenKind {
+enum TokenKind {
     Access,
     Refresh,
 }
@@ -89,9 +89,9 @@ pub fn verify_access(
     settings: &Settings,
     token: &str,
 ) -> Result<AccessClaims, Error> {
-    match read_header(keys, token)? {
-        (TokenKind::Access, key) => check_access(settings, decode(TokenKind::Access, key, token)?),
-        _ => Err(Error::TokenInvalid),
+    match verify(keys, settings, token)? {
+        Verified::Access(claims) => Ok(claims),
+        Verified::Refresh(_) => Err(Error::TokenInvalid),
     }
 }
 
@@ -101,11 +101,9 @@ pub fn verify_refresh(
     settings: &Settings,
     token: &str,
 ) -> Result<RefreshClaims, Error> {
-    match read_header(keys, token)? {
-        (TokenKind::Refresh, key) => {
-            check_refresh(settings, decode(TokenKind::Refresh, key, token)?)
-        }
-        _ => Err(Error::TokenInvalid),
+    match verify(keys, settings, token)? {
+        Verified::Refresh(claims) => Ok(claims),
+        Verified::Access(_) => Err(Error::TokenInvalid),
     }
 }
 
