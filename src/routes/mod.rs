@@ -30,71 +30,79 @@ pub const READYZ: &str = "/readyz";
 /// by a regex set, which cost verify a tenth of its CPU (`regex_lite` in `perf`), and rewriting
 /// the path in a middleware costs a regex too.
 pub fn configure(config: &mut web::ServiceConfig) {
+    use Methods::{Read, Write};
     use api::{token, users};
-    read(config, JWKS, well_known::jwks);
-    read(
+    route(config, Read, JWKS, well_known::jwks);
+    route(
         config,
+        Read,
         OPENID_CONFIGURATION,
         well_known::openid_configuration,
     );
-    read(
+    route(
         config,
+        Read,
         OAUTH_SERVER_METADATA,
         well_known::openid_configuration,
     );
-    write(config, TOKEN_OBTAIN, token::obtain_pair);
-    write(config, TOKEN_REFRESH, token::refresh_pair);
-    write(config, TOKEN_VERIFY, token::verify);
-    write(config, TOKEN_BLACKLIST, token::blacklist);
-    write(config, USERS, users::register);
-    read(config, USERS_ME, users::me);
-    write(config, USERS_ME_PASSWORD, users::change_password);
-    read(config, HEALTHZ, health::healthz);
-    read(config, READYZ, health::readyz);
+    route(config, Write, TOKEN_OBTAIN, token::obtain_pair);
+    route(config, Write, TOKEN_REFRESH, token::refresh_pair);
+    route(config, Write, TOKEN_VERIFY, token::verify);
+    route(config, Write, TOKEN_BLACKLIST, token::blacklist);
+    route(config, Write, USERS, users::register);
+    route(config, Read, USERS_ME, users::me);
+    route(config, Write, USERS_ME_PASSWORD, users::change_password);
+    route(config, Read, HEALTHZ, health::healthz);
+    route(config, Read, READYZ, health::readyz);
     config.default_service(web::to(not_found));
 }
 
-/// GET, and HEAD with the same headers and no body (actix drops it).
-fn read<F, Args>(config: &mut web::ServiceConfig, path: &str, handler: F)
+/// The methods a resource answers; every other method gets a JSON 405 with `Allow`.
+#[derive(Clone, Copy)]
+enum Methods {
+    /// GET, and HEAD with the same headers and no body (actix drops it).
+    Read,
+    Write,
+}
+
+impl Methods {
+    fn allow(self) -> &'static str {
+        match self {
+            Methods::Read => "GET, HEAD",
+            Methods::Write => "POST",
+        }
+    }
+
+    fn route(self) -> actix_web::Route {
+        match self {
+            Methods::Read => web::route().guard(guard::Any(guard::Get()).or(guard::Head())),
+            Methods::Write => web::post(),
+        }
+    }
+}
+
+/// Registers `handler` at `path` and at `path/`.
+fn route<F, Args>(config: &mut web::ServiceConfig, methods: Methods, path: &str, handler: F)
 where
     F: Handler<Args>,
     Args: FromRequest + 'static,
     F::Output: Responder + 'static,
 {
-    for spelling in spellings(path) {
-        let route = web::route()
-            .guard(guard::Any(guard::Get()).or(guard::Head()))
-            .to(handler.clone());
-        config.service(with_allowed(spelling, "GET, HEAD").route(route));
+    for spelling in [path.to_owned(), format!("{path}/")] {
+        let allow = methods.allow();
+        let resource = web::resource(spelling)
+            .route(methods.route().to(handler.clone()))
+            .default_service(web::to(move |request: HttpRequest| async move {
+                let mut response = actix_web::ResponseError::error_response(&ApiError(
+                    Error::MethodNotAllowed(request.method().to_string()),
+                ));
+                response
+                    .headers_mut()
+                    .insert(header::ALLOW, HeaderValue::from_static(allow));
+                response
+            }));
+        config.service(resource);
     }
-}
-
-fn write<F, Args>(config: &mut web::ServiceConfig, path: &str, handler: F)
-where
-    F: Handler<Args>,
-    Args: FromRequest + 'static,
-    F::Output: Responder + 'static,
-{
-    for spelling in spellings(path) {
-        config.service(with_allowed(spelling, "POST").route(web::post().to(handler.clone())));
-    }
-}
-
-fn spellings(path: &str) -> [String; 2] {
-    [path.to_owned(), format!("{path}/")]
-}
-
-/// A resource that answers other methods with a JSON 405 and an `Allow` header.
-fn with_allowed(path: String, allow: &'static str) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(move |request: HttpRequest| async move {
-        let mut response = actix_web::ResponseError::error_response(&ApiError(
-            Error::MethodNotAllowed(request.method().to_string()),
-        ));
-        response
-            .headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static(allow));
-        response
-    }))
 }
 
 async fn not_found() -> Result<HttpResponse, ApiError> {
