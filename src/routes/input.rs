@@ -57,7 +57,7 @@ impl Fields {
             self.error(name, "This field is required.");
             return String::new();
         };
-        let text = if trim { text.trim().to_owned() } else { text };
+        let text = if trim { trimmed(text) } else { text };
         if text.is_empty() && !self.errors.contains_key(name) {
             self.error(name, "This field may not be blank.");
         }
@@ -80,9 +80,7 @@ impl Fields {
             self.values.remove(name);
             return None;
         }
-        self.text(name)
-            .map(|text| text.trim().to_owned())
-            .filter(|text| !text.is_empty())
+        self.text(name).map(trimmed).filter(|text| !text.is_empty())
     }
 
     fn finish(self) -> Result<(), Error> {
@@ -94,10 +92,49 @@ impl Fields {
     }
 }
 
+/// `text` without surrounding whitespace, copied only when there is some.
+fn trimmed(text: String) -> String {
+    let trimmed = text.trim();
+    if trimmed.len() == text.len() {
+        text
+    } else {
+        trimmed.to_owned()
+    }
+}
+
+/// How a body is read, decided by its media type before the body arrives.
+enum BodyFormat {
+    /// No `Content-Type`: JSON, or no fields at all when the body is blank.
+    Unspecified,
+    Json,
+    Form,
+    Unsupported(String),
+}
+
+impl BodyFormat {
+    fn of(content_type: &str) -> Self {
+        let is = |name: &str| content_type.eq_ignore_ascii_case(name);
+        // `application/<anything>+json` (RFC 6839 structured syntax suffix).
+        let bytes = content_type.as_bytes();
+        let json_suffixed = bytes.len() >= "application/+json".len()
+            && bytes[.."application/".len()].eq_ignore_ascii_case(b"application/")
+            && bytes[bytes.len() - "+json".len()..].eq_ignore_ascii_case(b"+json");
+        if content_type.is_empty() {
+            BodyFormat::Unspecified
+        } else if is("application/json") || json_suffixed {
+            BodyFormat::Json
+        } else if is("application/x-www-form-urlencoded") {
+            BodyFormat::Form
+        } else {
+            BodyFormat::Unsupported(content_type.to_ascii_lowercase())
+        }
+    }
+}
+
 /// Parses a body by its media type: JSON (the default when none is given) or a form.
-fn parse_fields(content_type: &str, body: &[u8]) -> Result<Fields, Error> {
-    let values = match content_type {
-        "application/x-www-form-urlencoded" => {
+fn parse_body(format: BodyFormat, body: &[u8]) -> Result<Fields, Error> {
+    let values = match format {
+        BodyFormat::Form => {
             let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
                 .map_err(|error| Error::BadRequest(format!("Form parse error - {error}")))?;
             pairs
@@ -105,12 +142,11 @@ fn parse_fields(content_type: &str, body: &[u8]) -> Result<Fields, Error> {
                 .map(|(name, value)| (name, Value::String(value)))
                 .collect()
         }
-        "" if body.iter().all(u8::is_ascii_whitespace) => Map::new(),
-        "" | "application/json" => parse_json_object(body)?,
-        other if other.starts_with("application/") && other.ends_with("+json") => {
-            parse_json_object(body)?
+        BodyFormat::Unspecified if body.iter().all(u8::is_ascii_whitespace) => Map::new(),
+        BodyFormat::Unspecified | BodyFormat::Json => parse_json_object(body)?,
+        BodyFormat::Unsupported(content_type) => {
+            return Err(Error::UnsupportedMediaType(content_type));
         }
-        other => return Err(Error::UnsupportedMediaType(other.to_owned())),
     };
     Ok(Fields {
         values,
@@ -151,7 +187,7 @@ impl<T: FromFields + 'static> FromRequest for Input<T> {
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let content_type = request.content_type().to_ascii_lowercase();
+        let format = BodyFormat::of(request.content_type());
         let body = Bytes::from_request(request, payload);
         Box::pin(async move {
             let body = body.await.map_err(|error| {
@@ -163,7 +199,7 @@ impl<T: FromFields + 'static> FromRequest for Input<T> {
                     Error::BadRequest(format!("Could not read the request body: {error}"))
                 }
             })?;
-            let mut fields = parse_fields(&content_type, &body)?;
+            let mut fields = parse_body(format, &body)?;
             let value = T::from_fields(&mut fields);
             fields.finish()?;
             Ok(Input(value))
@@ -177,8 +213,8 @@ mod tests {
 
     #[test]
     fn missing_blank_and_null_fields_are_reported_together() {
-        let mut fields = parse_fields(
-            "application/json",
+        let mut fields = parse_body(
+            BodyFormat::of("application/json"),
             br#"{"username": "  ", "email": null, "n": 5}"#,
         )
         .unwrap();
@@ -196,24 +232,52 @@ mod tests {
 
     #[test]
     fn forms_and_json_read_alike() {
-        let mut form =
-            parse_fields("application/x-www-form-urlencoded", b"refresh=abc%2Bdef").unwrap();
+        let mut form = parse_body(
+            BodyFormat::of("application/x-www-form-urlencoded"),
+            b"refresh=abc%2Bdef",
+        )
+        .unwrap();
         assert_eq!(form.required("refresh"), "abc+def");
         assert!(form.finish().is_ok());
     }
 
     #[test]
+    fn media_types_are_matched_without_regard_to_case() {
+        assert!(matches!(
+            BodyFormat::of("Application/JSON"),
+            BodyFormat::Json
+        ));
+        assert!(matches!(
+            BodyFormat::of("application/vnd.api+JSON"),
+            BodyFormat::Json
+        ));
+        assert!(matches!(
+            BodyFormat::of("APPLICATION/x-www-form-urlencoded"),
+            BodyFormat::Form
+        ));
+        assert!(matches!(BodyFormat::of(""), BodyFormat::Unspecified));
+        assert!(matches!(
+            BodyFormat::of("Text/Plain"),
+            BodyFormat::Unsupported(name) if name == "text/plain"
+        ));
+        assert!(matches!(
+            BodyFormat::of("+json"),
+            BodyFormat::Unsupported(_)
+        ));
+    }
+
+    #[test]
     fn bad_bodies_are_clear_errors() {
         assert!(matches!(
-            parse_fields("application/json", b"{nope"),
+            parse_body(BodyFormat::of("application/json"), b"{nope"),
             Err(Error::BadRequest(_))
         ));
         assert!(matches!(
-            parse_fields("application/json", b"[1]"),
+            parse_body(BodyFormat::of("application/json"), b"[1]"),
             Err(Error::BadRequest(_))
         ));
         assert!(matches!(
-            parse_fields("text/plain", b"x"),
+            parse_body(BodyFormat::of("text/plain"), b"x"),
             Err(Error::UnsupportedMediaType(_))
         ));
     }

@@ -215,20 +215,19 @@ pub async fn blacklist(app: &AppState, token: &str) -> Result<(), Error> {
 /// only), which takes a read.
 pub async fn verify_token(app: &AppState, token: &str) -> Result<(), Error> {
     match verify(&app.keys, &app.settings, token)? {
-        Verified::Access(claims) => {
-            if app.revocations.is_revoked(&claims.sid) {
+        Verified::Access { sid } => {
+            if app.revocations.is_revoked(&sid) {
                 return Err(Error::TokenInvalid);
             }
             Ok(())
         }
-        Verified::Refresh(claims) => {
-            let sid = claims.sid;
+        Verified::Refresh { sid, jti } => {
             let family = app
                 .db
                 .run(move |conn| Ok(RefreshFamily::find(conn, &sid)?))
                 .await?
                 .ok_or(Error::TokenInvalid)?;
-            if family.revoked_at.is_some() || family.current_jti != claims.jti {
+            if family.revoked_at.is_some() || family.current_jti != jti {
                 return Err(Error::TokenInvalid);
             }
             Ok(())

@@ -9,7 +9,6 @@ use std::borrow::Cow;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 
 use super::claims::{ACCESS_TYP, AccessClaims, REFRESH_TYP, RefreshClaims};
 use crate::config::Settings;
@@ -23,11 +22,13 @@ enum TokenKind {
     Refresh,
 }
 
-/// A token whose signature and claims have been checked.
-#[derive(Debug)]
+/// What the `verify` endpoint needs to know of a token whose signature and claims passed.
+#[derive(Debug, PartialEq, Eq)]
 pub enum Verified {
-    Access(AccessClaims),
-    Refresh(RefreshClaims),
+    /// An access token of this sign-in session.
+    Access { sid: String },
+    /// A refresh token: its session, and its id to compare with the session's current one.
+    Refresh { sid: String, jti: String },
 }
 
 /// The header members idgate looks at, borrowed unless JSON escapes force a copy;
@@ -40,6 +41,24 @@ struct JoseHeader<'a> {
     typ: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     kid: Option<Cow<'a, str>>,
+}
+
+/// The claims both kinds carry, borrowed from the payload: all that `verify` reads, without
+/// allocating the dozen strings of the full claims on every call.
+#[derive(Deserialize)]
+struct CommonClaims<'a> {
+    #[serde(borrow)]
+    iss: Cow<'a, str>,
+    #[serde(borrow)]
+    aud: Cow<'a, str>,
+    exp: i64,
+    iat: i64,
+    #[serde(borrow)]
+    jti: Cow<'a, str>,
+    #[serde(borrow)]
+    token_type: Cow<'a, str>,
+    #[serde(borrow)]
+    sid: Cow<'a, str>,
 }
 
 /// Longer headers and signatures than these are not idgate's (its headers are about 100 bytes,
@@ -74,12 +93,16 @@ fn read_header<'k>(keys: &'k KeyStore, token: &str) -> Result<(TokenKind, &'k Si
 
 /// Verifies a token of either kind, reading its header once.
 pub fn verify(keys: &KeyStore, settings: &Settings, token: &str) -> Result<Verified, Error> {
-    let (kind, key) = read_header(keys, token)?;
+    let (kind, payload) = authentic_payload(keys, token, None)?;
+    let claims: CommonClaims = read_claims(settings, kind, &payload)?;
     Ok(match kind {
-        TokenKind::Access => Verified::Access(check_access(settings, decode(kind, key, token)?)?),
-        TokenKind::Refresh => {
-            Verified::Refresh(check_refresh(settings, decode(kind, key, token)?)?)
-        }
+        TokenKind::Access => Verified::Access {
+            sid: claims.sid.into_owned(),
+        },
+        TokenKind::Refresh => Verified::Refresh {
+            sid: claims.sid.into_owned(),
+            jti: claims.jti.into_owned(),
+        },
     })
 }
 
@@ -89,10 +112,8 @@ pub fn verify_access(
     settings: &Settings,
     token: &str,
 ) -> Result<AccessClaims, Error> {
-    match verify(keys, settings, token)? {
-        Verified::Access(claims) => Ok(claims),
-        Verified::Refresh(_) => Err(Error::TokenInvalid),
-    }
+    let (kind, payload) = authentic_payload(keys, token, Some(TokenKind::Access))?;
+    read_claims(settings, kind, &payload)
 }
 
 /// Verifies a refresh token: HS256 with the key derived from its `kid`, audience = the issuer.
@@ -101,30 +122,21 @@ pub fn verify_refresh(
     settings: &Settings,
     token: &str,
 ) -> Result<RefreshClaims, Error> {
-    match verify(keys, settings, token)? {
-        Verified::Refresh(claims) => Ok(claims),
-        Verified::Access(_) => Err(Error::TokenInvalid),
-    }
+    let (kind, payload) = authentic_payload(keys, token, Some(TokenKind::Refresh))?;
+    read_claims(settings, kind, &payload)
 }
 
-fn check_access(settings: &Settings, claims: AccessClaims) -> Result<AccessClaims, Error> {
-    check_registered(&claims, settings, settings.audience())?;
-    if claims.token_type != "access" {
+/// Checks the header (of the `expected` kind, if given) and the signature; returns the kind
+/// and the decoded payload, whose claims are not checked yet.
+fn authentic_payload(
+    keys: &KeyStore,
+    token: &str,
+    expected: Option<TokenKind>,
+) -> Result<(TokenKind, Vec<u8>), Error> {
+    let (kind, key) = read_header(keys, token)?;
+    if expected.is_some_and(|expected| expected != kind) {
         return Err(Error::TokenInvalid);
     }
-    Ok(claims)
-}
-
-fn check_refresh(settings: &Settings, claims: RefreshClaims) -> Result<RefreshClaims, Error> {
-    check_registered(&claims, settings, &settings.issuer)?;
-    if claims.token_type != "refresh" {
-        return Err(Error::TokenInvalid);
-    }
-    Ok(claims)
-}
-
-/// Checks the signature of a token whose header has been read, then reads its claims.
-fn decode<T: DeserializeOwned>(kind: TokenKind, key: &SigningKey, token: &str) -> Result<T, Error> {
     let (signing_input, signature) = token.rsplit_once('.').ok_or(Error::TokenInvalid)?;
     let mut decoded = [0u8; MAX_SIGNATURE_BYTES];
     let len = URL_SAFE_NO_PAD
@@ -142,7 +154,26 @@ fn decode<T: DeserializeOwned>(kind: TokenKind, key: &SigningKey, token: &str) -
     let payload = URL_SAFE_NO_PAD
         .decode(payload)
         .map_err(|_| Error::TokenInvalid)?;
-    serde_json::from_slice(&payload).map_err(|_| Error::TokenInvalid)
+    Ok((kind, payload))
+}
+
+/// Reads the claims of an authentic payload and checks what every token of its kind must say:
+/// issuer, audience, times and `token_type`.
+fn read_claims<'p, T: Deserialize<'p> + Registered>(
+    settings: &Settings,
+    kind: TokenKind,
+    payload: &'p [u8],
+) -> Result<T, Error> {
+    let claims: T = serde_json::from_slice(payload).map_err(|_| Error::TokenInvalid)?;
+    let (audience, token_type) = match kind {
+        TokenKind::Access => (settings.audience(), "access"),
+        TokenKind::Refresh => (settings.issuer.as_str(), "refresh"),
+    };
+    check_registered(&claims, settings, audience)?;
+    if claims.token_type() != token_type {
+        return Err(Error::TokenInvalid);
+    }
+    Ok(claims)
 }
 
 /// The registered claims idgate checks on every token (RFC 7519 §4.1).
@@ -151,6 +182,8 @@ pub trait Registered {
     fn aud(&self) -> &str;
     fn exp(&self) -> i64;
     fn iat(&self) -> i64;
+    /// simplejwt's `token_type`: `access` or `refresh`.
+    fn token_type(&self) -> &str;
 }
 
 /// Issuer and audience exactly; `exp` and `iat` within `tokens.leeway` of now.
@@ -187,11 +220,14 @@ macro_rules! registered_claims {
             fn iat(&self) -> i64 {
                 self.iat
             }
+            fn token_type(&self) -> &str {
+                &self.token_type
+            }
         }
     )*};
 }
 
-registered_claims!(AccessClaims, RefreshClaims);
+registered_claims!(AccessClaims, RefreshClaims, CommonClaims<'_>);
 
 #[cfg(test)]
 mod tests {
@@ -262,7 +298,7 @@ mod tests {
         let access = issue_access_token(key, &claims).unwrap();
         assert!(matches!(
             verify(&keys, &settings, &access),
-            Ok(Verified::Access(verified)) if verified == claims
+            Ok(Verified::Access { sid }) if sid == "s1"
         ));
         // RFC 9068 §4 allows the media-type spelling of `typ`.
         let prefixed = key.sign_rs256("application/at+jwt", &claims).unwrap();
@@ -302,6 +338,13 @@ mod tests {
         assert_eq!(
             verify_refresh(&keys, &settings, &refresh).unwrap().sid,
             "s1"
+        );
+        assert_eq!(
+            verify(&keys, &settings, &refresh).unwrap(),
+            Verified::Refresh {
+                sid: "s1".into(),
+                jti: "j1".into()
+            }
         );
         assert!(verify_access(&keys, &settings, &refresh).is_err());
         let access =
