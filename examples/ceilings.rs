@@ -2,7 +2,10 @@
 //! raw RSA-2048 PKCS#1 signatures and verifications by aws-lc-rs with keys parsed once, and
 //! bcrypt cost-12 hashes. One thread; pin it with `taskset`.
 //!
-//! Prints one JSON line: {"rsa_sign_per_s":…, "rsa_verify_per_s":…, "bcrypt12_per_s":…}.
+//!     ceilings [SECONDS per limit] [rsa_sign|rsa_verify|bcrypt12 …]
+//!
+//! Prints one JSON line, e.g. {"rsa_sign_per_s": …, "rsa_verify_per_s": …, "bcrypt12_per_s": …};
+//! with names, only those limits are measured (`bench/load.sh` measures one between rounds).
 
 use std::time::{Duration, Instant};
 
@@ -24,23 +27,24 @@ fn rate(budget: Duration, mut op: impl FnMut()) -> f64 {
 }
 
 fn main() {
-    let seconds: u64 = std::env::args()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(3);
-    let budget = Duration::from_secs(seconds);
+    let mut args = std::env::args().skip(1);
+    let seconds: f64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(3.0);
+    let mut wanted: Vec<String> = args.collect();
+    if wanted.is_empty() {
+        wanted = ["rsa_sign", "rsa_verify", "bcrypt12"]
+            .map(String::from)
+            .to_vec();
+    }
+    let budget = Duration::from_secs_f64(seconds);
     let private = rsa::PrivateKey::new(&mut getrandom::SysRng, 2048).expect("key generation");
     let der = private.to_pkcs8_der().expect("PKCS#8");
     let key_pair = RsaKeyPair::from_pkcs8(der.as_bytes()).expect("aws-lc parses the key");
     let message = b"eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0";
     let rng = SystemRandom::new();
     let mut signature = vec![0; key_pair.public_modulus_len()];
-    let sign = rate(budget, || {
-        key_pair
-            .sign(&RSA_PKCS1_SHA256, &rng, message, &mut signature)
-            .expect("signing");
-    });
-
+    key_pair
+        .sign(&RSA_PKCS1_SHA256, &rng, message, &mut signature)
+        .expect("signing");
     let public = key_pair.public_key();
     let parsed = RsaPublicKeyComponents {
         n: public.modulus().big_endian_without_leading_zero(),
@@ -48,16 +52,39 @@ fn main() {
     }
     .to_parsed_public_key(&RSA_PKCS1_2048_8192_SHA256)
     .expect("a valid public key");
-    let verify = rate(budget, || {
-        parsed
-            .verify_sig(message, &signature)
-            .expect("the signature verifies");
-    });
 
-    let bcrypt = rate(budget, || {
-        bcrypt::hash("correct horse battery", 12).expect("hashing");
-    });
-    println!(
-        "{{\"rsa_sign_per_s\": {sign:.0}, \"rsa_verify_per_s\": {verify:.0}, \"bcrypt12_per_s\": {bcrypt:.2}}}"
-    );
+    let mut scratch = vec![0; key_pair.public_modulus_len()];
+    let mut figures = Vec::new();
+    for name in &wanted {
+        let (per_s, digits) = match name.as_str() {
+            "rsa_sign" => (
+                rate(budget, || {
+                    key_pair
+                        .sign(&RSA_PKCS1_SHA256, &rng, message, &mut scratch)
+                        .expect("signing");
+                }),
+                0,
+            ),
+            "rsa_verify" => (
+                rate(budget, || {
+                    parsed
+                        .verify_sig(message, &signature)
+                        .expect("the signature verifies");
+                }),
+                0,
+            ),
+            "bcrypt12" => (
+                rate(budget, || {
+                    bcrypt::hash("correct horse battery", 12).expect("hashing");
+                }),
+                2,
+            ),
+            other => {
+                eprintln!("unknown limit {other:?}: expected rsa_sign, rsa_verify or bcrypt12");
+                std::process::exit(2);
+            }
+        };
+        figures.push(format!("\"{name}_per_s\": {per_s:.digits$}"));
+    }
+    println!("{{{}}}", figures.join(", "));
 }
