@@ -4,6 +4,7 @@ pub mod api;
 pub mod cors;
 pub mod health;
 pub mod input;
+pub mod scheduling;
 pub mod well_known;
 
 use actix_web::http::header::{self, HeaderValue};

@@ -6,6 +6,7 @@ use crate::auth::{self, Credentials};
 use crate::error::ApiResult;
 use crate::routes::input::{Fields, FromFields, Input};
 use crate::routes::no_store;
+use crate::routes::scheduling::yield_to_ready_requests;
 use crate::startup::AppState;
 use crate::tokens::refresh;
 
@@ -57,6 +58,7 @@ pub async fn refresh_pair(
 
 pub async fn verify(app: Data<AppState>, body: Input<TokenInput>) -> ApiResult<HttpResponse> {
     refresh::verify_token(&app, &body.into_inner().token).await?;
+    yield_to_ready_requests().await;
     Ok(empty_object())
 }
 
