@@ -11,8 +11,10 @@ use std::task::{Context, Poll};
 /// answer then wakes an idle CPU, and on a VM that wake-up (an inter-processor interrupt, paid
 /// inside the sender's `send`) costs about a quarter of the verification (`bench/README.md`).
 /// Answering after the other ready requests have verified sends the answers back to back, so
-/// one wake-up serves many: verify went from about 30,000 to 34,000 requests/s with 64 clients
-/// on one core, with lower latency. The task goes to the back of the worker's queue without
+/// one wake-up serves many: verify went from about 31,000 to 34,000-35,000 requests/s with 16
+/// or 64 clients on one core. The price is at very few clients: with 4, every request in
+/// flight is answered in one burst and the worker then waits for the next ones, about 6 % fewer
+/// requests/s (`bench/README.md`). The task goes to the back of the worker's queue without
 /// polling for I/O first (`tokio::task::yield_now` would, a syscall per request when idle);
 /// alone on the worker, a request answers at once.
 pub fn yield_to_ready_requests() -> impl Future<Output = ()> {
