@@ -158,7 +158,7 @@ fn authentic_payload(
 }
 
 /// Reads the claims of an authentic payload and checks what every token of its kind must say:
-/// issuer, audience, times and `token_type`.
+/// issuer and audience exactly, `exp` and `iat` within `tokens.leeway` of now, and `token_type`.
 fn read_claims<'p, T: Deserialize<'p> + Registered>(
     settings: &Settings,
     kind: TokenKind,
@@ -169,40 +169,28 @@ fn read_claims<'p, T: Deserialize<'p> + Registered>(
         TokenKind::Access => (settings.audience(), "access"),
         TokenKind::Refresh => (settings.issuer.as_str(), "refresh"),
     };
-    check_registered(&claims, settings, audience)?;
-    if claims.token_type() != token_type {
-        return Err(Error::TokenInvalid);
-    }
-    Ok(claims)
-}
-
-/// The registered claims idgate checks on every token (RFC 7519 §4.1).
-pub trait Registered {
-    fn iss(&self) -> &str;
-    fn aud(&self) -> &str;
-    fn exp(&self) -> i64;
-    fn iat(&self) -> i64;
-    /// simplejwt's `token_type`: `access` or `refresh`.
-    fn token_type(&self) -> &str;
-}
-
-/// Issuer and audience exactly; `exp` and `iat` within `tokens.leeway` of now.
-fn check_registered(
-    claims: &impl Registered,
-    settings: &Settings,
-    audience: &str,
-) -> Result<(), Error> {
     let now = crate::time::now();
     let leeway = settings.tokens.leeway.as_secs();
     let valid = claims.iss() == settings.issuer
         && claims.aud() == audience
+        && claims.token_type() == token_type
         && claims.exp() > now - leeway
         && claims.iat() <= now + leeway;
     if valid {
-        Ok(())
+        Ok(claims)
     } else {
         Err(Error::TokenInvalid)
     }
+}
+
+/// The claims idgate checks on every token: RFC 7519's registered ones, and simplejwt's
+/// `token_type` (`access` or `refresh`).
+trait Registered {
+    fn iss(&self) -> &str;
+    fn aud(&self) -> &str;
+    fn exp(&self) -> i64;
+    fn iat(&self) -> i64;
+    fn token_type(&self) -> &str;
 }
 
 macro_rules! registered_claims {
