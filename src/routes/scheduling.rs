@@ -14,9 +14,9 @@ use std::task::{Context, Poll};
 /// one wake-up serves many: verify went from about 31,000 to 34,000-35,000 requests/s with 16
 /// or 64 clients on one core. The price is at very few clients: with 4, every request in
 /// flight is answered in one burst and the worker then waits for the next ones, about 6 % fewer
-/// requests/s (`bench/README.md`). The task goes to the back of the worker's queue without
-/// polling for I/O first (`tokio::task::yield_now` would, a syscall per request when idle);
-/// alone on the worker, a request answers at once.
+/// requests/s; with one, no difference (`bench/README.md`). The task goes straight to the back
+/// of the worker's queue (`tokio::task::yield_now` holds it until the runtime has polled for
+/// I/O, tokio#5223, and measured no better); alone on the worker, it is polled again at once.
 pub fn yield_to_ready_requests() -> impl Future<Output = ()> {
     YieldOnce { yielded: false }
 }
