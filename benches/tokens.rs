@@ -6,15 +6,15 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use diesel::{Connection, PgConnection, RunQueryDsl};
-use idgate::accounts::{self, NewAccount};
+use idgate::clock::unix_now;
 use idgate::config::Settings;
 use idgate::db::Db;
-use idgate::db::models::{NewRefreshFamily, RefreshFamily};
+use idgate::db::models::{NewRefreshFamily, NewUser, RefreshFamily, User};
 use idgate::keys::{self, Jwks, KeyStore};
+use idgate::sessions::{Refreshed, SessionPolicy, rotate_family};
 use idgate::tokens::issue::{access_claims, issue_access_token, issue_refresh_token};
-use idgate::tokens::refresh::{Refreshed, rotate_family};
 use idgate::tokens::verify::{verify_access, verify_refresh};
-use idgate::tokens::{RefreshClaims, new_id};
+use idgate::tokens::{RefreshClaims, RefreshSlot, Subject, TokenRules, new_id};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use rsa::pkcs1::EncodeRsaPrivateKey;
 use rsa::pkcs8::DecodePrivateKey;
@@ -22,7 +22,7 @@ use secrecy::SecretString;
 
 struct Fixture {
     _dir: tempfile::TempDir,
-    settings: Settings,
+    rules: TokenRules,
     keys: KeyStore,
 }
 
@@ -34,22 +34,15 @@ fn fixture() -> Fixture {
     let keys = KeyStore::load(&settings.keys.dir).unwrap();
     Fixture {
         _dir: dir,
-        settings,
+        rules: TokenRules::from_settings(&settings),
         keys,
     }
 }
 
-fn sample_user() -> idgate::db::models::User {
-    idgate::db::models::User {
-        id: new_id(),
-        username: "alice".into(),
-        username_key: "alice".into(),
-        email: Some("alice@example.com".into()),
-        password_hash: String::new(),
-        is_active: true,
-        roles: "admin".into(),
-        created_at: idgate::time::now(),
-        last_login: None,
+fn sample_user() -> Subject<'static> {
+    Subject {
+        user_id: "0123456789abcdef0123456789abcdef",
+        roles: vec!["admin".into()],
     }
 }
 
@@ -60,7 +53,7 @@ fn signing(c: &mut Criterion) {
     let mut group = c.benchmark_group("sign");
     group.bench_function("access_token_aws_lc_parsed_once", |b| {
         b.iter(|| {
-            let claims = access_claims(&f.settings, &user, "sid", idgate::time::now());
+            let claims = access_claims(&f.rules, &user, "sid", unix_now());
             black_box(issue_access_token(key, &claims).unwrap())
         })
     });
@@ -74,7 +67,7 @@ fn signing(c: &mut Criterion) {
     let encoding = EncodingKey::from_rsa_der(der.as_bytes());
     group.bench_function("access_token_jsonwebtoken_encode", |b| {
         b.iter(|| {
-            let claims = access_claims(&f.settings, &user, "sid", idgate::time::now());
+            let claims = access_claims(&f.rules, &user, "sid", unix_now());
             black_box(
                 jsonwebtoken::encode(&Header::new(Algorithm::RS256), &claims, &encoding).unwrap(),
             )
@@ -87,21 +80,21 @@ fn verifying(c: &mut Criterion) {
     let f = fixture();
     let key = f.keys.signing_key();
     let user = sample_user();
-    let now = idgate::time::now();
-    let access = issue_access_token(key, &access_claims(&f.settings, &user, "sid", now)).unwrap();
-    let slot = idgate::db::models::TokenSlot {
+    let now = unix_now();
+    let access = issue_access_token(key, &access_claims(&f.rules, &user, "sid", now)).unwrap();
+    let slot = RefreshSlot {
         jti: new_id(),
         kid: key.kid.0.clone(),
         iat: now,
         exp: now + 3600,
     };
-    let refresh = issue_refresh_token(key, &f.settings, &user.id, "sid", &slot).unwrap();
+    let refresh = issue_refresh_token(key, &f.rules, user.user_id, "sid", &slot).unwrap();
     let mut group = c.benchmark_group("verify");
     group.bench_function("access_token_rs256", |b| {
-        b.iter(|| black_box(verify_access(&f.keys, &f.settings, &access).unwrap()))
+        b.iter(|| black_box(verify_access(&f.keys, &f.rules, &access, unix_now()).unwrap()))
     });
     group.bench_function("refresh_token_hs256", |b| {
-        b.iter(|| black_box(verify_refresh(&f.keys, &f.settings, &refresh).unwrap()))
+        b.iter(|| black_box(verify_refresh(&f.keys, &f.rules, &refresh, unix_now()).unwrap()))
     });
     group.finish();
 }
@@ -121,14 +114,25 @@ fn refresh_transaction(c: &mut Criterion, name: &str, url: &str) {
         SecretString::from(url.replace("{dir}", &dir.path().display().to_string()));
     let db = Db::connect(&settings.database).unwrap();
     let mut conn = db.get().unwrap();
-    let account = NewAccount {
-        username: format!("bench{}", &new_id()[..8]),
-        password: SecretString::from("correct horse battery".to_owned()),
-        email: None,
-        roles: Vec::new(),
-    };
-    let user = accounts::insert(&mut conn, &account, "$2b$04$unused").unwrap();
-    let now = idgate::time::now();
+    let username = format!("bench{}", &new_id()[..8]);
+    let user_id = new_id();
+    User::insert(
+        &mut conn,
+        &NewUser {
+            id: &user_id,
+            username: &username,
+            username_key: &username,
+            email: None,
+            password_hash: "$2b$04$unused",
+            is_active: true,
+            roles: "",
+            created_at: unix_now(),
+        },
+    )
+    .unwrap();
+    let user = User::find(&mut conn, &user_id).unwrap().unwrap();
+    let policy = SessionPolicy::from_settings(&settings);
+    let now = unix_now();
     let sid = new_id();
     let first_jti = new_id();
     RefreshFamily::insert(
@@ -158,7 +162,7 @@ fn refresh_transaction(c: &mut Criterion, name: &str, url: &str) {
     };
     c.bench_function(&format!("refresh_transaction/{name}"), |b| {
         b.iter(
-            || match rotate_family(&mut conn, &settings, &claims, "kid") {
+            || match rotate_family(&mut conn, &policy, &claims, "kid", unix_now()) {
                 Ok(Refreshed::Rotated(_, next)) => claims.jti = next.jti,
                 _ => panic!("the current token always rotates"),
             },

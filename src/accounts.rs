@@ -1,22 +1,25 @@
-//! User accounts: creation, passwords, enabling and disabling. Shared by the HTTP API and the
-//! command line, so both apply the same rules.
+//! User accounts: creation, passwords, enabling and disabling. The HTTP API and the command
+//! line call the same service, so both apply the same rules.
+
+use std::sync::Arc;
 
 use diesel::Connection;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 
-use crate::auth::password;
-use crate::db::AnyConnection;
-use crate::db::models::{NewUser, User, user::username_key};
+use crate::auth::password::{self, Hasher};
+use crate::clock::{Clock, rfc3339};
+use crate::db::Db;
+use crate::db::models::user::{normalize_username, username_key};
+use crate::db::models::{NewUser, RefreshFamily, User};
 use crate::error::{Error, FieldErrors};
-use crate::startup::AppState;
+use crate::sessions::Revocations;
 use crate::tokens::new_id;
-use crate::tokens::refresh::revoke_all_sessions;
 
 /// The longest username accepted, in characters (Django's limit).
 pub const USERNAME_MAX_CHARS: usize = 150;
 
-/// An account to create.
+/// An account to create. No `Debug`: it holds a password.
 pub struct NewAccount {
     pub username: String,
     pub password: SecretString,
@@ -24,15 +27,17 @@ pub struct NewAccount {
     pub roles: Vec<String>,
 }
 
-/// What a user may see of their account.
+/// What a user may see of their account; times are RFC 3339 in UTC, as Django REST framework
+/// writes them.
 #[derive(Debug, Clone, Serialize)]
 pub struct Profile {
     pub id: String,
     pub username: String,
     pub email: Option<String>,
     pub roles: Vec<String>,
-    pub created_at: i64,
-    pub last_login: Option<i64>,
+    pub created_at: String,
+    /// `None` before the first sign-in.
+    pub last_login: Option<String>,
 }
 
 impl From<&User> for Profile {
@@ -42,13 +47,14 @@ impl From<&User> for Profile {
             username: user.username.clone(),
             email: user.email.clone(),
             roles: user.role_list(),
-            created_at: user.created_at,
-            last_login: user.last_login,
+            created_at: rfc3339(user.created_at),
+            last_login: user.last_login.map(rfc3339),
         }
     }
 }
 
-/// Why a username is refused, in words for the user; `None` when it is fine.
+/// Why a username is refused, in words for the user; `None` when it is fine. Checks the
+/// normalised (NFKC) form, which is the one stored.
 pub fn check_username(username: &str) -> Option<&'static str> {
     if username.chars().count() > USERNAME_MAX_CHARS {
         return Some("Ensure this field has no more than 150 characters.");
@@ -77,7 +83,7 @@ pub fn check_email(email: &str) -> Option<&'static str> {
 }
 
 /// Every rule a new account must meet, reported per field.
-pub fn validate(account: &NewAccount) -> Result<(), Error> {
+fn validate(account: &NewAccount) -> Result<(), Error> {
     let mut errors = FieldErrors::new();
     if let Some(reason) = check_username(&account.username) {
         errors
@@ -101,128 +107,196 @@ pub fn validate(account: &NewAccount) -> Result<(), Error> {
     }
 }
 
-/// Inserts a validated account whose password is already hashed.
-pub fn insert(
-    conn: &mut AnyConnection,
-    account: &NewAccount,
-    password_hash: &str,
-) -> Result<User, Error> {
-    let id = new_id();
-    let roles = account.roles.join(" ");
-    let key = username_key(&account.username);
-    let inserted = User::insert(
-        conn,
-        &NewUser {
-            id: &id,
-            username: &account.username,
-            username_key: &key,
-            email: account.email.as_deref(),
-            password_hash,
-            is_active: true,
-            roles: &roles,
-            created_at: crate::time::now(),
-        },
-    );
-    match inserted {
-        Ok(_) => {}
-        Err(diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::UniqueViolation,
-            _,
-        )) => return Err(Error::UsernameTaken),
-        Err(error) => return Err(error.into()),
-    }
-    User::find(conn, &id)?
-        .ok_or_else(|| Error::Internal(anyhow::anyhow!("user vanished after insert")))
+/// Creates and changes accounts.
+#[derive(Clone)]
+pub struct Accounts {
+    db: Db,
+    hasher: Hasher,
+    revocations: Arc<Revocations>,
+    clock: Clock,
+    registration_open: bool,
 }
 
-/// Self-service registration (`POST /api/users/`), when `registration.open` allows it.
-pub async fn register(app: &AppState, account: NewAccount) -> Result<Profile, Error> {
-    if !app.settings.registration.open {
-        return Err(Error::RegistrationClosed);
-    }
-    validate(&account)?;
-    let hash = app
-        .hasher
-        .hash(account.password.clone(), app.settings.password.bcrypt_cost)
-        .await?;
-    let user = app
-        .db
-        .write(move |conn| insert(conn, &account, &hash))
-        .await?;
-    tracing::info!(user.id = %user.id, "user registered");
-    Ok(Profile::from(&user))
-}
-
-/// Changes the signed-in user's password after checking the old one; every session of the
-/// user is revoked, this one included.
-pub async fn change_password(
-    app: &AppState,
-    user: &User,
-    old_password: SecretString,
-    new_password: SecretString,
-) -> Result<(), Error> {
-    let mut errors = FieldErrors::new();
-    if let Some(reason) = password::check_new_password(new_password.expose_secret()) {
-        errors
-            .entry("new_password".into())
-            .or_default()
-            .push(reason);
-    }
-    let old_matches = app
-        .hasher
-        .verify(old_password, user.password_hash.clone())
-        .await?;
-    if !old_matches {
-        errors
-            .entry("old_password".into())
-            .or_default()
-            .push("Your old password was entered incorrectly. Please enter it again.".into());
-    }
-    if !errors.is_empty() {
-        return Err(Error::Fields(errors));
-    }
-    let hash = app
-        .hasher
-        .hash(new_password, app.settings.password.bcrypt_cost)
-        .await?;
-    let user_id = user.id.clone();
-    let revoked = app
-        .db
-        .write(move |conn| replace_password(conn, &user_id, &hash))
-        .await?;
-    crate::tokens::refresh::sync_revocations(app).await?;
-    tracing::info!(user.id = %user.id, sessions.revoked = revoked, "password changed");
-    Ok(())
-}
-
-/// Stores a new password hash and revokes every session of the user, atomically.
-pub fn replace_password(
-    conn: &mut AnyConnection,
-    user_id: &str,
-    password_hash: &str,
-) -> Result<usize, Error> {
-    conn.transaction(|conn| {
-        User::set_password_hash(conn, user_id, password_hash)?;
-        revoke_all_sessions(conn, user_id)
-    })
-}
-
-/// Enables or disables an account; disabling revokes every session of the user.
-pub fn set_active(conn: &mut AnyConnection, username: &str, active: bool) -> Result<User, Error> {
-    conn.transaction(|conn| {
-        let user = load_by_username(conn, username)?;
-        User::set_active(conn, &user.id, active)?;
-        if !active {
-            revoke_all_sessions(conn, &user.id)?;
+impl Accounts {
+    pub fn new(
+        db: Db,
+        hasher: Hasher,
+        revocations: Arc<Revocations>,
+        clock: Clock,
+        registration_open: bool,
+    ) -> Accounts {
+        Accounts {
+            db,
+            hasher,
+            revocations,
+            clock,
+            registration_open,
         }
+    }
+
+    /// Creates an account (the command line, and later the admin API): the username
+    /// normalised to NFKC, every field checked, the password hashed.
+    pub async fn create(&self, mut account: NewAccount) -> Result<User, Error> {
+        account.username = normalize_username(&account.username);
+        validate(&account)?;
+        let hash = self.hasher.hash(account.password.clone()).await?;
+        let now = self.clock.now();
+        let user = self
+            .db
+            .write(move |conn| {
+                let id = new_id();
+                let roles = account.roles.join(" ");
+                let key = username_key(&account.username);
+                let inserted = User::insert(
+                    conn,
+                    &NewUser {
+                        id: &id,
+                        username: &account.username,
+                        username_key: &key,
+                        email: account.email.as_deref(),
+                        password_hash: &hash,
+                        is_active: true,
+                        roles: &roles,
+                        created_at: now,
+                    },
+                );
+                match inserted {
+                    Ok(_) => {}
+                    Err(diesel::result::Error::DatabaseError(
+                        diesel::result::DatabaseErrorKind::UniqueViolation,
+                        _,
+                    )) => return Err(Error::UsernameTaken),
+                    Err(error) => return Err(error.into()),
+                }
+                User::find(conn, &id)?
+                    .ok_or_else(|| Error::Internal(anyhow::anyhow!("user vanished after insert")))
+            })
+            .await?;
+        tracing::info!(user.id = %user.id, "user created");
         Ok(user)
-    })
+    }
+
+    /// Self-service registration (`POST /api/users/`), when `registration.open` allows it.
+    pub async fn register(&self, account: NewAccount) -> Result<Profile, Error> {
+        if !self.registration_open {
+            return Err(Error::RegistrationClosed);
+        }
+        let user = self.create(account).await?;
+        Ok(Profile::from(&user))
+    }
+
+    /// Changes the signed-in user's password after checking the old one; every session of
+    /// the user is revoked, this one included.
+    pub async fn change_password(
+        &self,
+        user: &User,
+        old_password: SecretString,
+        new_password: SecretString,
+    ) -> Result<(), Error> {
+        let mut errors = FieldErrors::new();
+        if let Some(reason) = password::check_new_password(new_password.expose_secret()) {
+            errors
+                .entry("new_password".into())
+                .or_default()
+                .push(reason);
+        }
+        let old_matches = self
+            .hasher
+            .verify(old_password, Some(user.password_hash.clone()))
+            .await?;
+        if !old_matches {
+            errors
+                .entry("old_password".into())
+                .or_default()
+                .push("Your old password was entered incorrectly. Please enter it again.".into());
+        }
+        if !errors.is_empty() {
+            return Err(Error::Fields(errors));
+        }
+        let revoked = self.replace_password(&user.id, new_password).await?;
+        tracing::info!(user.id = %user.id, sessions.revoked = revoked, "password changed");
+        Ok(())
+    }
+
+    /// Sets a user's password (the command line, an admin); every session of the user is
+    /// revoked. Returns the user and how many sessions were revoked.
+    pub async fn set_password(
+        &self,
+        username: &str,
+        new_password: SecretString,
+    ) -> Result<(User, usize), Error> {
+        if let Some(reason) = password::check_new_password(new_password.expose_secret()) {
+            return Err(Error::field("password", reason));
+        }
+        let user = self.load_by_username(username).await?;
+        let revoked = self.replace_password(&user.id, new_password).await?;
+        tracing::info!(user.id = %user.id, sessions.revoked = revoked, "password set");
+        Ok((user, revoked))
+    }
+
+    /// Stores a new password hash and revokes every session of the user, atomically.
+    async fn replace_password(
+        &self,
+        user_id: &str,
+        password: SecretString,
+    ) -> Result<usize, Error> {
+        let hash = self.hasher.hash(password).await?;
+        let (user_id, now) = (user_id.to_owned(), self.clock.now());
+        let revoked = self
+            .db
+            .write(move |conn| {
+                conn.transaction(|conn| {
+                    User::set_password_hash(conn, &user_id, &hash)?;
+                    Ok(RefreshFamily::revoke_all_of_user(conn, &user_id, now)?)
+                })
+            })
+            .await?;
+        self.revocations.sync().await?;
+        Ok(revoked)
+    }
+
+    /// Enables or disables an account; disabling revokes every session of the user.
+    pub async fn set_active(&self, username: &str, active: bool) -> Result<User, Error> {
+        let (username, now) = (username.to_owned(), self.clock.now());
+        let user = self
+            .db
+            .write(move |conn| {
+                conn.transaction(|conn| {
+                    let user = User::find_by_username(conn, &username)?
+                        .ok_or_else(|| not_found(&username))?;
+                    User::set_active(conn, &user.id, active)?;
+                    if !active {
+                        RefreshFamily::revoke_all_of_user(conn, &user.id, now)?;
+                    }
+                    Ok(user)
+                })
+            })
+            .await?;
+        if !active {
+            self.revocations.sync().await?;
+        }
+        tracing::info!(user.id = %user.id, user.active = active, "user enabled or disabled");
+        Ok(user)
+    }
+
+    /// Every user, by username.
+    pub async fn list(&self) -> Result<Vec<User>, Error> {
+        self.db.run(|conn| Ok(User::list(conn)?)).await
+    }
+
+    /// The user with this username (any case or spelling), or `NotFound`.
+    pub async fn load_by_username(&self, username: &str) -> Result<User, Error> {
+        let username = username.to_owned();
+        self.db
+            .run(move |conn| {
+                User::find_by_username(conn, &username)?.ok_or_else(|| not_found(&username))
+            })
+            .await
+    }
 }
 
-/// The user with this username (any case), or `NotFound`.
-pub fn load_by_username(conn: &mut AnyConnection, username: &str) -> Result<User, Error> {
-    User::find_by_username(conn, username)?
-        .ok_or_else(|| Error::NotFound(format!("user {username:?}")))
+fn not_found(username: &str) -> Error {
+    Error::NotFound(format!("user {username:?}"))
 }
 
 #[cfg(test)]
@@ -259,5 +333,31 @@ mod tests {
         // 36 two-byte characters are 72 bytes; one more is over.
         assert_eq!(password::check_new_password(&"é".repeat(36)), None);
         assert!(password::check_new_password(&"é".repeat(37)).is_some());
+    }
+
+    #[test]
+    fn profiles_write_times_as_rfc_3339_and_no_login_as_null() {
+        let user = User {
+            id: "u1".into(),
+            username: "alice".into(),
+            username_key: "alice".into(),
+            email: None,
+            password_hash: "$2b$04$secret".into(),
+            is_active: true,
+            roles: "admin ops".into(),
+            created_at: 1_796_149_510,
+            last_login: None,
+        };
+        let profile = serde_json::to_value(Profile::from(&user)).unwrap();
+        assert_eq!(profile["created_at"], "2026-12-01T18:25:10Z");
+        assert_eq!(profile["last_login"], serde_json::Value::Null);
+        assert_eq!(profile["roles"], serde_json::json!(["admin", "ops"]));
+        assert!(!profile.to_string().contains("secret"));
+        let signed_in = User {
+            last_login: Some(1_796_149_570),
+            ..user
+        };
+        let profile = serde_json::to_value(Profile::from(&signed_in)).unwrap();
+        assert_eq!(profile["last_login"], "2026-12-01T18:26:10Z");
     }
 }

@@ -3,20 +3,22 @@
 use std::io::BufRead;
 use std::net::TcpListener;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use secrecy::SecretString;
 
-use crate::accounts::{self, NewAccount};
-use crate::auth::password;
+use crate::accounts::{Accounts, NewAccount};
+use crate::auth::Hasher;
+use crate::clock::Clock;
 use crate::config::{self, Settings};
-use crate::db::models::User;
-use crate::db::{self, AnyConnection};
+use crate::db::Db;
+use crate::error::Error;
 use crate::keys::{self, KeyStore};
+use crate::sessions::{Revocations, SessionPolicy, Sweeper};
 use crate::startup::Application;
 use crate::telemetry;
-use crate::tokens::refresh::flush_dead_families;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -111,14 +113,14 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
     })?;
     let issuer = settings.issuer.clone();
     actix_web::rt::System::new().block_on(async move {
-        let app = Application::build(settings, listener)?;
+        let app = Application::build(settings, listener).await?;
         tracing::info!(address = %address, issuer = %issuer, "idgate listening");
         app.run_until_stopped().await.context("serving")
     })
 }
 
 fn migrate(settings: &Settings) -> anyhow::Result<()> {
-    let applied = db::migrate(&mut db::establish(&settings.database)?)?;
+    let applied = Db::migrate_only(&settings.database)?;
     println!("{applied} migration(s) applied; the database is up to date");
     Ok(())
 }
@@ -168,92 +170,115 @@ fn keys_list(settings: &Settings) -> anyhow::Result<()> {
 }
 
 fn users(settings: &Settings, command: UsersCommand) -> anyhow::Result<()> {
-    let mut conn = connect(settings)?;
-    match command {
-        UsersCommand::Create {
-            username,
-            email,
-            admin,
-        } => {
-            let account = NewAccount {
+    let accounts = accounts(settings)?;
+    run_async(async move {
+        match command {
+            UsersCommand::Create {
                 username,
-                password: read_password()?,
                 email,
-                roles: if admin {
-                    vec!["admin".into()]
-                } else {
-                    Vec::new()
-                },
-            };
-            accounts::validate(&account).map_err(domain)?;
-            let hash = password::hash_now(&account.password, settings.password.bcrypt_cost)
-                .map_err(domain)?;
-            let user = accounts::insert(&mut conn, &account, &hash).map_err(domain)?;
-            println!("created user {} (id {})", user.username, user.id);
-        }
-        UsersCommand::SetPassword { username } => {
-            let user = accounts::load_by_username(&mut conn, &username).map_err(domain)?;
-            let new_password = read_password()?;
-            if let Some(reason) =
-                password::check_new_password(secrecy::ExposeSecret::expose_secret(&new_password))
-            {
-                bail!("password: {reason}");
-            }
-            let hash =
-                password::hash_now(&new_password, settings.password.bcrypt_cost).map_err(domain)?;
-            let revoked = accounts::replace_password(&mut conn, &user.id, &hash).map_err(domain)?;
-            println!(
-                "password of {} set; {revoked} session(s) revoked",
-                user.username
-            );
-        }
-        UsersCommand::Disable { username } => {
-            let user = accounts::set_active(&mut conn, &username, false).map_err(domain)?;
-            println!("disabled {}; every session revoked", user.username);
-        }
-        UsersCommand::Enable { username } => {
-            let user = accounts::set_active(&mut conn, &username, true).map_err(domain)?;
-            println!("enabled {}", user.username);
-        }
-        UsersCommand::List => {
-            let users = User::list(&mut conn).context("listing users")?;
-            println!(
-                "{:<32}  {:<24}  {:<28}  {:<8}  {:<12}  last login",
-                "id", "username", "email", "active", "roles"
-            );
-            for user in users {
-                println!(
-                    "{:<32}  {:<24}  {:<28}  {:<8}  {:<12}  {}",
-                    user.id,
-                    user.username,
-                    user.email.as_deref().unwrap_or("-"),
-                    if user.is_active { "yes" } else { "no" },
-                    if user.roles.is_empty() {
-                        "-"
+                admin,
+            } => {
+                let account = NewAccount {
+                    username,
+                    password: read_password()?,
+                    email,
+                    roles: if admin {
+                        vec!["admin".into()]
                     } else {
-                        &user.roles
+                        Vec::new()
                     },
-                    user.last_login
-                        .map_or_else(|| "never".to_owned(), format_time),
+                };
+                let user = accounts.create(account).await.map_err(domain)?;
+                println!("created user {} (id {})", user.username, user.id);
+            }
+            UsersCommand::SetPassword { username } => {
+                accounts.load_by_username(&username).await.map_err(domain)?;
+                let (user, revoked) = accounts
+                    .set_password(&username, read_password()?)
+                    .await
+                    .map_err(domain)?;
+                println!(
+                    "password of {} set; {revoked} session(s) revoked",
+                    user.username
                 );
             }
+            UsersCommand::Disable { username } => {
+                let user = accounts
+                    .set_active(&username, false)
+                    .await
+                    .map_err(domain)?;
+                println!("disabled {}; every session revoked", user.username);
+            }
+            UsersCommand::Enable { username } => {
+                let user = accounts.set_active(&username, true).await.map_err(domain)?;
+                println!("enabled {}", user.username);
+            }
+            UsersCommand::List => {
+                let users = accounts.list().await.map_err(domain)?;
+                println!(
+                    "{:<32}  {:<24}  {:<28}  {:<8}  {:<12}  last login",
+                    "id", "username", "email", "active", "roles"
+                );
+                for user in users {
+                    println!(
+                        "{:<32}  {:<24}  {:<28}  {:<8}  {:<12}  {}",
+                        user.id,
+                        user.username,
+                        user.email.as_deref().unwrap_or("-"),
+                        if user.is_active { "yes" } else { "no" },
+                        if user.roles.is_empty() {
+                            "-"
+                        } else {
+                            &user.roles
+                        },
+                        user.last_login
+                            .map_or_else(|| "never".to_owned(), format_time),
+                    );
+                }
+            }
         }
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 fn tokens_flush_expired(settings: &Settings) -> anyhow::Result<()> {
-    let mut conn = connect(settings)?;
-    let deleted = flush_dead_families(&mut conn, settings, usize::MAX).map_err(domain)?;
-    println!("deleted {deleted} expired or revoked session(s)");
+    let sweeper = Sweeper::new(
+        Db::connect_single(&settings.database)?,
+        Clock::system(),
+        settings,
+    );
+    let swept = run_async(async move { sweeper.sweep(usize::MAX).await.map_err(domain) })?;
+    println!(
+        "deleted {} expired or revoked session(s) and {} expired failed sign-in(s)",
+        swept.sessions, swept.login_failures
+    );
     Ok(())
 }
 
-/// One connection, migrated.
-fn connect(settings: &Settings) -> anyhow::Result<AnyConnection> {
-    let mut conn = db::establish(&settings.database)?;
-    db::migrate(&mut conn)?;
-    Ok(conn)
+/// The accounts service on one database connection, hashing on one thread.
+fn accounts(settings: &Settings) -> anyhow::Result<Accounts> {
+    let db = Db::connect_single(&settings.database)?;
+    let clock = Clock::system();
+    let password = &settings.password;
+    let hasher = Hasher::start(1, password.bcrypt_cost, password.max_queue_wait.0);
+    let horizon = SessionPolicy::from_settings(settings).revocation_horizon();
+    let revocations = Arc::new(Revocations::new(db.clone(), clock.clone(), horizon));
+    Ok(Accounts::new(
+        db,
+        hasher,
+        revocations,
+        clock,
+        settings.registration.open,
+    ))
+}
+
+/// Runs a service call to completion on this thread.
+fn run_async<T>(work: impl std::future::Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?
+        .block_on(work)
 }
 
 /// One line of standard input, without its line ending; never an argument, which other users
@@ -273,17 +298,24 @@ fn read_password() -> anyhow::Result<SecretString> {
 }
 
 /// A domain error as one line for the terminal.
-fn domain(error: crate::error::Error) -> anyhow::Error {
+fn domain(error: Error) -> anyhow::Error {
     match error {
-        crate::error::Error::Fields(fields) => {
+        Error::Fields(fields) => {
             let reasons: Vec<String> = fields
                 .iter()
                 .map(|(field, messages)| format!("{field}: {}", messages.join(" ")))
                 .collect();
             anyhow::anyhow!("{}", reasons.join("; "))
         }
-        crate::error::Error::Internal(error) => error,
-        other => anyhow::anyhow!("{other}"),
+        Error::Internal(error) => error,
+        other @ (Error::InvalidCredentials
+        | Error::TokenInvalid
+        | Error::RegistrationClosed
+        | Error::UsernameTaken
+        | Error::NotFound(_)
+        | Error::Throttled { .. }
+        | Error::Busy { .. }
+        | Error::Unavailable(_)) => anyhow::anyhow!("{other}"),
     }
 }
 

@@ -8,6 +8,8 @@ use anyhow::{Context, bail};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::net::TrustedProxies;
+
 /// Everything idgate can be configured with; `config/default.toml` mirrors `Settings::default()`.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -86,6 +88,8 @@ pub struct PasswordSettings {
     pub bcrypt_cost: u32,
     /// Threads that hash passwords; 0 means one per core.
     pub hash_threads: usize,
+    /// Requests that need a hash get 503 when the hashing queue's expected wait exceeds this.
+    pub max_queue_wait: HumanDuration,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
@@ -160,6 +164,7 @@ impl Default for Settings {
             password: PasswordSettings {
                 bcrypt_cost: 12,
                 hash_threads: 0,
+                max_queue_wait: HumanDuration(Duration::from_secs(10)),
             },
             registration: RegistrationSettings { open: false },
             login: LoginSettings {
@@ -224,15 +229,8 @@ impl Settings {
         fn bad(key: &str, reason: impl fmt::Display) -> anyhow::Result<()> {
             bail!("invalid configuration: {key}: {reason}")
         }
-        let issuer = self.issuer.as_str();
-        if !(issuer.starts_with("http://") || issuer.starts_with("https://"))
-            || issuer.contains(['?', '#', ' '])
-            || issuer.trim_end_matches('/').ends_with("//")
-        {
-            return bad(
-                "issuer",
-                format!("{issuer:?} is not an http(s) URL without query or fragment"),
-            );
+        if let Err(reason) = check_issuer(&self.issuer) {
+            return bad("issuer", reason);
         }
         if self.server.host.parse::<std::net::IpAddr>().is_err() && self.server.host != "localhost"
         {
@@ -240,6 +238,9 @@ impl Settings {
         }
         if let Err(reason) = DatabaseUrl::parse(self.database.url.expose_secret()) {
             return bad("database.url", reason);
+        }
+        if let Err(reason) = TrustedProxies::parse(&self.server.trusted_proxies) {
+            return bad("server.trusted_proxies", reason);
         }
         if self.database.pool_size == 0 {
             return bad("database.pool_size", "must be at least 1");
@@ -272,11 +273,35 @@ impl Settings {
         if ![2048, 3072, 4096].contains(&self.keys.rsa_bits) {
             return bad("keys.rsa_bits", "must be 2048, 3072 or 4096");
         }
-        if self.keys.reload_interval.0 < Duration::from_secs(1) {
-            return bad("keys.reload_interval", "must be at least 1s");
+        // Accepted keys must work: until key rotation is built, only their defaults do.
+        let defaults = Settings::default().keys;
+        let lead = self.keys.publish_lead.unwrap_or(self.keys.jwks_max_age);
+        if lead != self.keys.jwks_max_age {
+            return bad("keys.publish_lead", NOT_SUPPORTED_YET);
+        }
+        if self.keys.reload_interval != defaults.reload_interval {
+            return bad("keys.reload_interval", NOT_SUPPORTED_YET);
+        }
+        if self.keys.rotate_every != defaults.rotate_every {
+            return bad("keys.rotate_every", NOT_SUPPORTED_YET);
         }
         if !(4..=31).contains(&self.password.bcrypt_cost) {
             return bad("password.bcrypt_cost", "must be between 4 and 31");
+        }
+        if self.password.max_queue_wait.0 < Duration::from_millis(100) {
+            return bad("password.max_queue_wait", "must be at least 100ms");
+        }
+        for (key, limit) in [
+            ("login.max_failures", self.login.max_failures),
+            (
+                "login.max_failures_per_user",
+                self.login.max_failures_per_user,
+            ),
+            ("login.max_failures_per_ip", self.login.max_failures_per_ip),
+        ] {
+            if limit == 0 {
+                return bad(key, "must be at least 1");
+            }
         }
         if self.login.window.0 < Duration::from_secs(1) {
             return bad("login.window", "must be at least 1s");
@@ -285,6 +310,12 @@ impl Settings {
             return bad("log.level", error);
         }
         Ok(())
+    }
+
+    /// The parsed `server.trusted_proxies` (checked by [`Settings::validate`]).
+    pub fn trusted_proxies(&self) -> anyhow::Result<TrustedProxies> {
+        TrustedProxies::parse(&self.server.trusted_proxies)
+            .map_err(|reason| anyhow::anyhow!("server.trusted_proxies: {reason}"))
     }
 
     /// The `aud` of access tokens.
@@ -301,6 +332,25 @@ impl Settings {
     pub fn to_redacted_toml(&self) -> String {
         toml::to_string(self).expect("settings always serialise to TOML")
     }
+}
+
+const NOT_SUPPORTED_YET: &str =
+    "is not supported yet (key rotation comes in a later release); remove it to use the default";
+
+/// An issuer is an http(s) URL with a host and without credentials, query or fragment
+/// (OpenID Connect Discovery 1.0 §3; RFC 8414 §2).
+fn check_issuer(issuer: &str) -> Result<(), String> {
+    let invalid = || format!("{issuer:?} is not an http(s) URL without query or fragment");
+    let url = url::Url::parse(issuer).map_err(|_| invalid())?;
+    let fine = matches!(url.scheme(), "http" | "https")
+        && url.host_str().is_some_and(|host| !host.is_empty())
+        && url.username().is_empty()
+        && url.password().is_none()
+        && url.query().is_none()
+        && url.fragment().is_none()
+        && !issuer.contains(char::is_whitespace)
+        && !url.path().contains("//");
+    if fine { Ok(()) } else { Err(invalid()) }
 }
 
 /// Where the data lives, decided by the scheme of `database.url`.
@@ -516,5 +566,61 @@ mod tests {
         settings.database.url = SecretString::from("mysql://localhost/idgate");
         let error = settings.validate().unwrap_err().to_string();
         assert!(error.contains("database.url"), "{error}");
+
+        let mut settings = Settings::default();
+        settings.server.trusted_proxies = vec!["10.0.0.0/8".into(), "proxy.internal".into()];
+        let error = settings.validate().unwrap_err().to_string();
+        assert!(error.contains("server.trusted_proxies"), "{error}");
+        assert!(error.contains("proxy.internal"), "{error}");
+    }
+
+    #[test]
+    fn issuers_are_plain_http_urls() {
+        for good in [
+            "http://127.0.0.1:8080",
+            "https://id.example.com",
+            "https://example.com/idgate",
+        ] {
+            assert_eq!(check_issuer(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "id.example.com",
+            "ftp://id.example.com",
+            "https://id.example.com/?x=1",
+            "https://id.example.com#top",
+            "https://user:pw@id.example.com",
+            "https://id.example.com//",
+            "https://",
+            "https://id example.com",
+        ] {
+            assert!(check_issuer(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn key_rotation_settings_are_refused_until_they_work() {
+        for (key, edit) in [
+            (
+                "keys.publish_lead",
+                (|s: &mut Settings| s.keys.publish_lead = Some("1m".parse().unwrap()))
+                    as fn(&mut Settings),
+            ),
+            ("keys.reload_interval", |s| {
+                s.keys.reload_interval = "10s".parse().unwrap()
+            }),
+            ("keys.rotate_every", |s| {
+                s.keys.rotate_every = Switch::On("30d".parse().unwrap())
+            }),
+        ] {
+            let mut settings = Settings::default();
+            edit(&mut settings);
+            let error = settings.validate().unwrap_err().to_string();
+            assert!(error.contains(key), "{error}");
+            assert!(error.contains("not supported yet"), "{error}");
+        }
+        // Spelling out a default is fine.
+        let mut settings = Settings::default();
+        settings.keys.publish_lead = Some(settings.keys.jwks_max_age);
+        settings.validate().unwrap();
     }
 }

@@ -3,12 +3,19 @@
 pub mod accounts;
 pub mod auth;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod health;
 pub mod keys;
+pub mod net;
 pub mod routes;
+pub mod sessions;
 pub mod startup;
+pub mod state;
+pub mod tasks;
 pub mod telemetry;
-pub mod time;
+#[cfg(test)]
+mod testing;
 pub mod tokens;

@@ -1,13 +1,15 @@
-//! One schema, two backends: SQLite (embedded default) and PostgreSQL, behind one pool.
+//! One schema, two backends: SQLite (embedded default) and PostgreSQL, behind one handle.
 
+mod data_migrations;
 pub mod models;
 pub mod schema;
 mod writer;
 
 use std::os::unix::fs::DirBuilderExt;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use actix_web::web;
 use anyhow::Context;
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
@@ -30,14 +32,23 @@ const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/po
 /// How long a request waits for a free connection before it is told to come back later.
 const POOL_WAIT: Duration = Duration::from_secs(5);
 
-/// The connection pool; cheap to clone.
+/// The database; cheap to clone.
 #[derive(Clone)]
 pub struct Db {
-    pool: Pool<ConnectionManager<AnyConnection>>,
-    /// The SQLite file, whose disappearance open connections would not notice.
-    sqlite_file: Option<std::path::PathBuf>,
-    /// SQLite's group-committing writer (see `writer`); PostgreSQL writes on the pool.
-    sqlite_writer: Option<writer::Writer>,
+    access: Arc<Access>,
+}
+
+enum Access {
+    /// The server: a pool, and on SQLite the group-committing writer (see `writer`).
+    Pooled {
+        pool: Pool<ConnectionManager<AnyConnection>>,
+        /// The SQLite file, whose disappearance open connections would not notice.
+        sqlite_file: Option<PathBuf>,
+        sqlite_writer: Option<writer::Writer>,
+    },
+    /// The command line: one connection and no pool, whose background threads could still be
+    /// inside libpq when the process exits (which crashes libpq's Kerberos teardown).
+    Single(Mutex<AnyConnection>),
 }
 
 #[derive(Debug)]
@@ -83,36 +94,54 @@ fn locate(settings: &DatabaseSettings) -> anyhow::Result<(DatabaseUrl, String)> 
     Ok((url, connection_url))
 }
 
-/// Applies pending migrations on one connection; returns how many ran.
-pub fn migrate(conn: &mut AnyConnection) -> anyhow::Result<usize> {
-    let applied = match conn {
-        AnyConnection::Sqlite(conn) => conn.run_pending_migrations(SQLITE_MIGRATIONS),
-        AnyConnection::Postgres(conn) => conn.run_pending_migrations(POSTGRES_MIGRATIONS),
-    }
-    .map_err(|error| anyhow::anyhow!("applying migrations: {error}"))?;
-    for version in &applied {
-        tracing::info!(migration = %version, "migration applied");
-    }
-    Ok(applied.len())
-}
-
-/// One connection without a pool, for the command line: a pool's background threads could
-/// still be inside libpq when the process exits, which crashes libpq's Kerberos teardown.
-pub fn establish(settings: &DatabaseSettings) -> anyhow::Result<AnyConnection> {
+fn establish(connection_url: &str) -> anyhow::Result<AnyConnection> {
     use diesel::Connection;
-    let (_, connection_url) = locate(settings)?;
-    let mut conn = AnyConnection::establish(&connection_url)
+    let mut conn = AnyConnection::establish(connection_url)
         .context("connecting to the database (database.url)")?;
     prepare(&mut conn).context("preparing the database connection")?;
     Ok(conn)
 }
 
+/// Applies pending migrations, then the data migrations they asked for; returns how many
+/// schema migrations ran.
+fn migrate(conn: &mut AnyConnection) -> anyhow::Result<usize> {
+    let applied: Vec<String> = match conn {
+        AnyConnection::Sqlite(conn) => conn.run_pending_migrations(SQLITE_MIGRATIONS),
+        AnyConnection::Postgres(conn) => conn.run_pending_migrations(POSTGRES_MIGRATIONS),
+    }
+    .map_err(|error| anyhow::anyhow!("applying migrations: {error}"))?
+    .iter()
+    .map(ToString::to_string)
+    .collect();
+    for version in &applied {
+        tracing::info!(migration = %version, "migration applied");
+    }
+    data_migrations::run_pending(conn)?;
+    Ok(applied.len())
+}
+
 impl Db {
-    /// Opens the pool and applies pending migrations.
+    /// Opens the pool and applies pending migrations: the server's database.
     pub fn connect(settings: &DatabaseSettings) -> anyhow::Result<Db> {
         let db = Db::open(settings)?;
         db.migrate()?;
         Ok(db)
+    }
+
+    /// One connection, migrated: the command line's database.
+    pub fn connect_single(settings: &DatabaseSettings) -> anyhow::Result<Db> {
+        let (_, connection_url) = locate(settings)?;
+        let mut conn = establish(&connection_url)?;
+        migrate(&mut conn)?;
+        Ok(Db {
+            access: Arc::new(Access::Single(Mutex::new(conn))),
+        })
+    }
+
+    /// One connection, migrated, used only to apply the migrations (`idgate migrate`).
+    pub fn migrate_only(settings: &DatabaseSettings) -> anyhow::Result<usize> {
+        let (_, connection_url) = locate(settings)?;
+        migrate(&mut establish(&connection_url)?)
     }
 
     /// Opens the pool, creating the SQLite file and its folder when needed.
@@ -126,69 +155,88 @@ impl Db {
             .build(ConnectionManager::new(connection_url.clone()))
             .context("connecting to the database (database.url)")?;
         let (sqlite_file, sqlite_writer) = match url {
-            DatabaseUrl::Sqlite(path) => {
-                use diesel::Connection;
-                let mut conn = AnyConnection::establish(&connection_url)
-                    .context("connecting to the database (database.url)")?;
-                prepare(&mut conn).context("preparing the database connection")?;
-                (Some(path), Some(writer::Writer::start(conn)))
-            }
+            DatabaseUrl::Sqlite(path) => (
+                Some(path),
+                Some(writer::Writer::start(establish(&connection_url)?)),
+            ),
             DatabaseUrl::Postgres(_) => (None, None),
         };
         Ok(Db {
-            pool,
-            sqlite_file,
-            sqlite_writer,
+            access: Arc::new(Access::Pooled {
+                pool,
+                sqlite_file,
+                sqlite_writer,
+            }),
         })
     }
 
     /// Applies pending migrations; returns how many ran.
     pub fn migrate(&self) -> anyhow::Result<usize> {
-        migrate(&mut *self.get()?)
+        match &*self.access {
+            Access::Pooled { pool, .. } => {
+                migrate(&mut *pool.get().context("getting a database connection")?)
+            }
+            Access::Single(conn) => migrate(&mut conn.lock().expect("no query panics")),
+        }
     }
 
-    /// A connection for synchronous callers (the command line, start-up).
+    /// A pooled connection for synchronous callers (tests, benches); the command line's
+    /// single-connection database has none.
     pub fn get(&self) -> anyhow::Result<PooledConnection<ConnectionManager<AnyConnection>>> {
-        self.pool.get().context("getting a database connection")
+        match &*self.access {
+            Access::Pooled { pool, .. } => pool.get().context("getting a database connection"),
+            Access::Single(_) => anyhow::bail!("this database handle has no pool"),
+        }
     }
 
     /// Runs `f` with a connection on the blocking pool, inside the caller's span: diesel
-    /// must never stall an async worker.
+    /// (`pool.get()` included) must never stall an async worker.
     pub async fn run<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut AnyConnection) -> Result<T, Error> + Send + 'static,
     ) -> Result<T, Error> {
-        let (pool, span) = (self.pool.clone(), tracing::Span::current());
-        web::block(move || {
-            span.in_scope(|| {
-                let mut conn = pool
-                    .get()
-                    .map_err(|error| Error::Unavailable(format!("database pool: {error}")))?;
-                f(&mut conn)
+        let (access, span) = (self.access.clone(), tracing::Span::current());
+        tokio::task::spawn_blocking(move || {
+            span.in_scope(|| match &*access {
+                Access::Pooled { pool, .. } => {
+                    let mut conn = pool
+                        .get()
+                        .map_err(|error| Error::Unavailable(format!("database pool: {error}")))?;
+                    f(&mut conn)
+                }
+                Access::Single(conn) => f(&mut conn.lock().expect("no query panics")),
             })
         })
         .await
-        .context("blocking pool")?
+        .map_err(|error| Error::Internal(anyhow::Error::new(error).context("blocking pool")))?
     }
 
     /// Like [`Db::run`], for work that writes; its result comes back once the writes are
-    /// durably committed. On SQLite `f` runs in a savepoint of the writer's next batch; on
-    /// PostgreSQL on a pool connection, in autocommit unless `f` opens a transaction (work
-    /// that must be atomic opens one either way).
+    /// durably committed. On the server's SQLite `f` runs in a savepoint of the writer's next
+    /// batch; otherwise on a connection of its own, in autocommit unless `f` opens a
+    /// transaction (work that must be atomic opens one either way).
     pub async fn write<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut AnyConnection) -> Result<T, Error> + Send + 'static,
     ) -> Result<T, Error> {
-        match &self.sqlite_writer {
-            Some(writer) => writer.write(f).await,
-            None => self.run(f).await,
+        match &*self.access {
+            Access::Pooled {
+                sqlite_writer: Some(writer),
+                ..
+            } => writer.write(f).await,
+            _ => self.run(f).await,
         }
     }
 
     /// True when the database answers a query on a real table (and, for SQLite, its file is
     /// still where new connections would open it).
     pub async fn ping(&self) -> bool {
-        if self.sqlite_file.as_ref().is_some_and(|file| !file.exists()) {
+        if let Access::Pooled {
+            sqlite_file: Some(file),
+            ..
+        } = &*self.access
+            && !file.exists()
+        {
             return false;
         }
         // Reads a page of a real table, so a damaged or missing database shows.

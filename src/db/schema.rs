@@ -30,5 +30,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    login_failures (id) {
+        id -> Text,
+        username_key -> Text,
+        client_key -> Text,
+        failed_at -> BigInt,
+        pair_cleared -> Bool,
+    }
+}
+
+diesel::table! {
+    data_migrations (name) {
+        name -> Text,
+    }
+}
+
 diesel::joinable!(refresh_families -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(users, refresh_families);

@@ -120,10 +120,10 @@ mod tests {
     ) -> std::thread::JoinHandle<Result<(), Error>> {
         let writer = writer.clone();
         std::thread::spawn(move || {
-            actix_web::rt::System::new().block_on(writer.write(move |conn| {
+            crate::testing::block_on(writer.write(move |conn| {
                 diesel::sql_query(format!("INSERT INTO t (v) VALUES ({value})")).execute(conn)?;
                 if then_fail {
-                    return Err(Error::BadRequest("changed my mind".into()));
+                    return Err(Error::NotFound("changed my mind".into()));
                 }
                 Ok(())
             }))
@@ -138,7 +138,7 @@ mod tests {
         let holder = {
             let writer = writer.clone();
             std::thread::spawn(move || {
-                actix_web::rt::System::new().block_on(writer.write(move |_| {
+                crate::testing::block_on(writer.write(move |_| {
                     held.recv().unwrap();
                     Ok(())
                 }))
@@ -152,7 +152,7 @@ mod tests {
         release.send(()).unwrap();
         holder.join().unwrap().unwrap();
         kept.join().unwrap().unwrap();
-        assert!(matches!(undone.join().unwrap(), Err(Error::BadRequest(_))));
+        assert!(matches!(undone.join().unwrap(), Err(Error::NotFound(_))));
         also_kept.join().unwrap().unwrap();
 
         #[derive(diesel::QueryableByName)]

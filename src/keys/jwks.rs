@@ -1,8 +1,8 @@
 //! The JWKS document (RFC 7517), serialised once per key set, with its strong ETag.
 
-use actix_web::web::Bytes;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use bytes::Bytes;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -58,12 +58,8 @@ impl Jwks {
         }
     }
 
-    /// RFC 9110 §13.1.2: does an `If-None-Match` value name this document?
-    pub fn matches(&self, if_none_match: &str) -> bool {
-        if_none_match.trim() == "*"
-            || if_none_match
-                .split(',')
-                .map(|tag| tag.trim().trim_start_matches("W/"))
-                .any(|tag| tag == self.etag)
+    /// The entity tag without its quotes (for `If-None-Match` comparison).
+    pub fn tag(&self) -> &str {
+        self.etag.trim_matches('"')
     }
 }

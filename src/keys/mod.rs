@@ -276,7 +276,7 @@ pub fn generate_key_file(dir: &Path, rsa_bits: usize) -> anyhow::Result<PathBuf>
         .to_pkcs8_pem(LineEnding::LF)
         .context("encoding the key as PKCS#8 PEM")?;
     let probe = SigningKey::from_pem(Path::new("new key"), &pem)?;
-    let path = dir.join(format!("{}-{}.pem", crate::time::now(), probe.kid));
+    let path = dir.join(format!("{}-{}.pem", crate::clock::unix_now(), probe.kid));
     // Written under a temporary name first so that a reader never sees half a key.
     let partial = dir.join(format!(".{}.partial", probe.kid));
     let mut file = fs::OpenOptions::new()

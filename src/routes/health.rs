@@ -2,7 +2,7 @@ use actix_web::HttpResponse;
 use actix_web::web::Data;
 use serde_json::json;
 
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// 200 while the process runs.
 pub async fn healthz() -> HttpResponse {
@@ -11,12 +11,10 @@ pub async fn healthz() -> HttpResponse {
 
 /// 200 only when the database answers and a signing key is loaded.
 pub async fn readyz(app: Data<AppState>) -> HttpResponse {
-    let database = app.db.ping().await;
-    let keys = !app.keys.keys().is_empty();
-    let body = json!({"database": database, "keys": keys});
-    if database && keys {
-        HttpResponse::Ok().json(body)
+    let readiness = app.health.check().await;
+    if readiness.is_ready() {
+        HttpResponse::Ok().json(readiness)
     } else {
-        HttpResponse::ServiceUnavailable().json(body)
+        HttpResponse::ServiceUnavailable().json(readiness)
     }
 }

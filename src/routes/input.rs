@@ -11,7 +11,8 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use secrecy::SecretString;
 use serde_json::{Map, Value};
 
-use crate::error::{ApiError, Error, FieldErrors};
+use super::error::ApiError;
+use crate::error::{Error, FieldErrors};
 
 /// The largest body the JSON API reads (API.md §6).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -83,11 +84,11 @@ impl Fields {
         self.text(name).map(trimmed).filter(|text| !text.is_empty())
     }
 
-    fn finish(self) -> Result<(), Error> {
+    fn finish(self) -> Result<(), ApiError> {
         if self.errors.is_empty() {
             Ok(())
         } else {
-            Err(Error::Fields(self.errors))
+            Err(Error::Fields(self.errors).into())
         }
     }
 }
@@ -112,31 +113,36 @@ enum BodyFormat {
 }
 
 impl BodyFormat {
+    /// `content_type` is the header's media type without its parameters.
     fn of(content_type: &str) -> Self {
-        let is = |name: &str| content_type.eq_ignore_ascii_case(name);
-        // `application/<anything>+json` (RFC 6839 structured syntax suffix).
-        let bytes = content_type.as_bytes();
-        let json_suffixed = bytes.len() >= "application/+json".len()
-            && bytes[.."application/".len()].eq_ignore_ascii_case(b"application/")
-            && bytes[bytes.len() - "+json".len()..].eq_ignore_ascii_case(b"+json");
         if content_type.is_empty() {
-            BodyFormat::Unspecified
-        } else if is("application/json") || json_suffixed {
-            BodyFormat::Json
-        } else if is("application/x-www-form-urlencoded") {
-            BodyFormat::Form
-        } else {
-            BodyFormat::Unsupported(content_type.to_ascii_lowercase())
+            return BodyFormat::Unspecified;
+        }
+        match content_type.parse::<mime::Mime>() {
+            // `application/<anything>+json` too (RFC 6839 structured syntax suffix).
+            Ok(media)
+                if media.type_() == mime::APPLICATION
+                    && (media.subtype() == mime::JSON || media.suffix() == Some(mime::JSON)) =>
+            {
+                BodyFormat::Json
+            }
+            Ok(media)
+                if media.type_() == mime::APPLICATION
+                    && media.subtype() == mime::WWW_FORM_URLENCODED =>
+            {
+                BodyFormat::Form
+            }
+            _ => BodyFormat::Unsupported(content_type.to_ascii_lowercase()),
         }
     }
 }
 
 /// Parses a body by its media type: JSON (the default when none is given) or a form.
-fn parse_body(format: BodyFormat, body: &[u8]) -> Result<Fields, Error> {
+fn parse_body(format: BodyFormat, body: &[u8]) -> Result<Fields, ApiError> {
     let values = match format {
         BodyFormat::Form => {
             let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
-                .map_err(|error| Error::BadRequest(format!("Form parse error - {error}")))?;
+                .map_err(|error| ApiError::BadRequest(format!("Form parse error - {error}")))?;
             pairs
                 .into_iter()
                 .map(|(name, value)| (name, Value::String(value)))
@@ -145,7 +151,7 @@ fn parse_body(format: BodyFormat, body: &[u8]) -> Result<Fields, Error> {
         BodyFormat::Unspecified if body.iter().all(u8::is_ascii_whitespace) => Map::new(),
         BodyFormat::Unspecified | BodyFormat::Json => parse_json_object(body)?,
         BodyFormat::Unsupported(content_type) => {
-            return Err(Error::UnsupportedMediaType(content_type));
+            return Err(ApiError::UnsupportedMediaType(content_type));
         }
     };
     Ok(Fields {
@@ -154,7 +160,7 @@ fn parse_body(format: BodyFormat, body: &[u8]) -> Result<Fields, Error> {
     })
 }
 
-fn parse_json_object(body: &[u8]) -> Result<Map<String, Value>, Error> {
+fn parse_json_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
     match serde_json::from_slice(body) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(other) => {
@@ -165,11 +171,11 @@ fn parse_json_object(body: &[u8]) -> Result<Map<String, Value>, Error> {
                 Value::Bool(_) => "bool",
                 Value::Null | Value::Object(_) => "null",
             };
-            Err(Error::BadRequest(format!(
+            Err(ApiError::BadRequest(format!(
                 "Invalid data. Expected a dictionary, but got {kind}."
             )))
         }
-        Err(error) => Err(Error::BadRequest(format!("JSON parse error - {error}"))),
+        Err(error) => Err(ApiError::BadRequest(format!("JSON parse error - {error}"))),
     }
 }
 
@@ -192,11 +198,11 @@ impl<T: FromFields + 'static> FromRequest for Input<T> {
         Box::pin(async move {
             let body = body.await.map_err(|error| {
                 if error.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
-                    Error::PayloadTooLarge {
+                    ApiError::PayloadTooLarge {
                         limit: MAX_BODY_BYTES,
                     }
                 } else {
-                    Error::BadRequest(format!("Could not read the request body: {error}"))
+                    ApiError::BadRequest(format!("Could not read the request body: {error}"))
                 }
             })?;
             let mut fields = parse_body(format, &body)?;
@@ -222,7 +228,7 @@ mod tests {
         let _ = fields.required_secret("password");
         assert_eq!(fields.optional("email"), None);
         assert_eq!(fields.required("n"), "5");
-        let Err(Error::Fields(errors)) = fields.finish() else {
+        let Err(ApiError::Domain(Error::Fields(errors))) = fields.finish() else {
             panic!("expected field errors");
         };
         assert_eq!(errors["username"], ["This field may not be blank."]);
@@ -270,15 +276,15 @@ mod tests {
     fn bad_bodies_are_clear_errors() {
         assert!(matches!(
             parse_body(BodyFormat::of("application/json"), b"{nope"),
-            Err(Error::BadRequest(_))
+            Err(ApiError::BadRequest(_))
         ));
         assert!(matches!(
             parse_body(BodyFormat::of("application/json"), b"[1]"),
-            Err(Error::BadRequest(_))
+            Err(ApiError::BadRequest(_))
         ));
         assert!(matches!(
             parse_body(BodyFormat::of("text/plain"), b"x"),
-            Err(Error::UnsupportedMediaType(_))
+            Err(ApiError::UnsupportedMediaType(_))
         ));
     }
 }

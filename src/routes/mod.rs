@@ -1,16 +1,18 @@
 //! Where paths meet handlers: the one place routes are registered.
 
 pub mod api;
-pub mod cors;
+pub mod error;
+pub mod extract;
 pub mod health;
 pub mod input;
+pub mod middleware;
 pub mod scheduling;
 pub mod well_known;
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{FromRequest, Handler, HttpRequest, HttpResponse, Responder, guard, web};
 
-use crate::error::{ApiError, Error};
+use self::error::ApiError;
 
 pub const JWKS: &str = "/.well-known/jwks.json";
 pub const OPENID_CONFIGURATION: &str = "/.well-known/openid-configuration";
@@ -24,6 +26,22 @@ pub const USERS_ME: &str = "/api/users/me";
 pub const USERS_ME_PASSWORD: &str = "/api/users/me/password";
 pub const HEALTHZ: &str = "/healthz";
 pub const READYZ: &str = "/readyz";
+
+/// What the web layer derives from the settings once, not per request.
+pub struct WebConfig {
+    /// `public, max-age=<keys.jwks_max_age>` for the JWKS and discovery documents.
+    pub jwks_cache_control: HeaderValue,
+}
+
+impl WebConfig {
+    pub fn from_settings(settings: &crate::config::Settings) -> WebConfig {
+        let max_age = settings.keys.jwks_max_age.0.as_secs();
+        WebConfig {
+            jwks_cache_control: HeaderValue::from_str(&format!("public, max-age={max_age}"))
+                .expect("digits are a valid header value"),
+        }
+    }
+}
 
 /// Registers every route, each under its path with and without a trailing slash, so
 /// `/api/token/` and `/api/token` are the same resource. Each spelling is its own resource:
@@ -94,9 +112,9 @@ where
         let resource = web::resource(spelling)
             .route(methods.route().to(handler.clone()))
             .default_service(web::to(move |request: HttpRequest| async move {
-                let mut response = actix_web::ResponseError::error_response(&ApiError(
-                    Error::MethodNotAllowed(request.method().to_string()),
-                ));
+                let mut response = actix_web::ResponseError::error_response(
+                    &ApiError::MethodNotAllowed(request.method().to_string()),
+                );
                 response
                     .headers_mut()
                     .insert(header::ALLOW, HeaderValue::from_static(allow));
@@ -107,7 +125,7 @@ where
 }
 
 async fn not_found() -> Result<HttpResponse, ApiError> {
-    Err(Error::NoRoute.into())
+    Err(ApiError::NoRoute)
 }
 
 /// `Cache-Control: no-store` for every answer that carries a token or a secret.

@@ -1,26 +1,31 @@
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::header::{self, EntityTag, Header, HeaderValue, IfNoneMatch};
 use actix_web::web::Data;
 use actix_web::{HttpRequest, HttpResponse};
 use serde_json::json;
 
-use crate::routes;
-use crate::startup::AppState;
+use crate::routes::{self, WebConfig};
+use crate::state::AppState;
 
 /// The JWKS document: cacheable by anyone, revalidated with its strong ETag.
-pub async fn jwks(app: Data<AppState>, request: HttpRequest) -> HttpResponse {
+pub async fn jwks(app: Data<AppState>, web: Data<WebConfig>, request: HttpRequest) -> HttpResponse {
     let jwks = app.keys.jwks();
-    let not_modified = request
-        .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|tags| jwks.matches(tags));
+    // RFC 9110 §13.1.2: If-None-Match compares weakly, and `*` matches any current document.
+    let not_modified = request.headers().contains_key(header::IF_NONE_MATCH)
+        && match IfNoneMatch::parse(&request) {
+            Ok(IfNoneMatch::Any) => true,
+            Ok(IfNoneMatch::Items(tags)) => {
+                let current = EntityTag::new_strong(jwks.tag().to_owned());
+                tags.iter().any(|tag| tag.weak_eq(&current))
+            }
+            Err(_) => false,
+        };
     let mut response = if not_modified {
         HttpResponse::NotModified()
     } else {
         HttpResponse::Ok()
     };
     response
-        .insert_header((header::CACHE_CONTROL, app.jwks_cache_control.clone()))
+        .insert_header((header::CACHE_CONTROL, web.jwks_cache_control.clone()))
         .insert_header((header::ETAG, jwks.etag.as_str()))
         .insert_header((
             header::ACCESS_CONTROL_ALLOW_ORIGIN,
@@ -36,14 +41,14 @@ pub async fn jwks(app: Data<AppState>, request: HttpRequest) -> HttpResponse {
 }
 
 /// OpenID Connect Discovery 1.0 and RFC 8414 metadata. Lists only what this build serves.
-pub async fn openid_configuration(app: Data<AppState>) -> HttpResponse {
+pub async fn openid_configuration(app: Data<AppState>, web: Data<WebConfig>) -> HttpResponse {
     let settings = &app.settings;
     HttpResponse::Ok()
         .insert_header((
             header::ACCESS_CONTROL_ALLOW_ORIGIN,
             HeaderValue::from_static("*"),
         ))
-        .insert_header((header::CACHE_CONTROL, app.jwks_cache_control.clone()))
+        .insert_header((header::CACHE_CONTROL, web.jwks_cache_control.clone()))
         .json(json!({
             "issuer": settings.issuer,
             "jwks_uri": settings.url(routes::JWKS),

@@ -1,13 +1,12 @@
-//! Tokens: what they claim, how they are issued and verified, and refresh families.
+//! Pure JWS: what tokens claim, how they are built, signed and verified. No database and no
+//! clock of its own: callers pass the keys, the rules and the time.
 
 pub mod claims;
 pub mod issue;
-pub mod refresh;
-pub mod revocations;
 pub mod verify;
 
 pub use claims::{AccessClaims, RefreshClaims};
-pub use refresh::TokenPair;
+pub use issue::{RefreshSlot, Subject, TokenRules};
 
 /// A fresh random identifier (122 random bits) for users, sessions and tokens.
 pub fn new_id() -> String {

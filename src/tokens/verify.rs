@@ -11,7 +11,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 
 use super::claims::{ACCESS_TYP, AccessClaims, REFRESH_TYP, RefreshClaims};
-use crate::config::Settings;
+use super::issue::TokenRules;
 use crate::error::Error;
 use crate::keys::{KeyStore, SigningKey};
 
@@ -91,10 +91,15 @@ fn read_header<'k>(keys: &'k KeyStore, token: &str) -> Result<(TokenKind, &'k Si
     Ok((kind, key))
 }
 
-/// Verifies a token of either kind, reading its header once.
-pub fn verify(keys: &KeyStore, settings: &Settings, token: &str) -> Result<Verified, Error> {
+/// Verifies a token of either kind at `now` (unix seconds), reading its header once.
+pub fn verify(
+    keys: &KeyStore,
+    rules: &TokenRules,
+    token: &str,
+    now: i64,
+) -> Result<Verified, Error> {
     let (kind, payload) = authentic_payload(keys, token, None)?;
-    let claims: CommonClaims = read_claims(settings, kind, &payload)?;
+    let claims: CommonClaims = read_claims(rules, kind, &payload, now)?;
     Ok(match kind {
         TokenKind::Access => Verified::Access {
             sid: claims.sid.into_owned(),
@@ -109,21 +114,23 @@ pub fn verify(keys: &KeyStore, settings: &Settings, token: &str) -> Result<Verif
 /// Verifies an access token: RS256 by a published key, `typ: at+jwt`, issuer, audience, times.
 pub fn verify_access(
     keys: &KeyStore,
-    settings: &Settings,
+    rules: &TokenRules,
     token: &str,
+    now: i64,
 ) -> Result<AccessClaims, Error> {
     let (kind, payload) = authentic_payload(keys, token, Some(TokenKind::Access))?;
-    read_claims(settings, kind, &payload)
+    read_claims(rules, kind, &payload, now)
 }
 
 /// Verifies a refresh token: HS256 with the key derived from its `kid`, audience = the issuer.
 pub fn verify_refresh(
     keys: &KeyStore,
-    settings: &Settings,
+    rules: &TokenRules,
     token: &str,
+    now: i64,
 ) -> Result<RefreshClaims, Error> {
     let (kind, payload) = authentic_payload(keys, token, Some(TokenKind::Refresh))?;
-    read_claims(settings, kind, &payload)
+    read_claims(rules, kind, &payload, now)
 }
 
 /// Checks the header (of the `expected` kind, if given) and the signature; returns the kind
@@ -160,18 +167,18 @@ fn authentic_payload(
 /// Reads the claims of an authentic payload and checks what every token of its kind must say:
 /// issuer and audience exactly, `exp` and `iat` within `tokens.leeway` of now, and `token_type`.
 fn read_claims<'p, T: Deserialize<'p> + Registered>(
-    settings: &Settings,
+    rules: &TokenRules,
     kind: TokenKind,
     payload: &'p [u8],
+    now: i64,
 ) -> Result<T, Error> {
     let claims: T = serde_json::from_slice(payload).map_err(|_| Error::TokenInvalid)?;
     let (audience, token_type) = match kind {
-        TokenKind::Access => (settings.audience(), "access"),
-        TokenKind::Refresh => (settings.issuer.as_str(), "refresh"),
+        TokenKind::Access => (rules.audience.as_str(), "access"),
+        TokenKind::Refresh => (rules.issuer.as_str(), "refresh"),
     };
-    let now = crate::time::now();
-    let leeway = settings.tokens.leeway.as_secs();
-    let valid = claims.iss() == settings.issuer
+    let leeway = rules.leeway;
+    let valid = claims.iss() == rules.issuer
         && claims.aud() == audience
         && claims.token_type() == token_type
         && claims.exp() > now - leeway
@@ -220,80 +227,82 @@ registered_claims!(AccessClaims, RefreshClaims, CommonClaims<'_>);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::models::{TokenSlot, User};
-    use crate::tokens::issue::{access_claims, issue_access_token, issue_refresh_token};
+    use crate::clock::unix_now;
+    use crate::config::Settings;
+    use crate::tokens::issue::{
+        RefreshSlot, Subject, access_claims, issue_access_token, issue_refresh_token,
+    };
 
-    fn setup() -> (tempfile::TempDir, Settings, KeyStore) {
+    fn setup() -> (tempfile::TempDir, TokenRules, KeyStore) {
         let dir = tempfile::tempdir().unwrap();
-        let mut settings = Settings::default();
-        settings.keys.dir = dir.path().to_owned();
-        crate::keys::generate_key_file(dir.path(), 2048).unwrap();
+        crate::testing::install_key(dir.path());
         let keys = KeyStore::load(dir.path()).unwrap();
-        (dir, settings, keys)
+        (dir, TokenRules::from_settings(&Settings::default()), keys)
     }
 
-    fn user() -> User {
-        User {
-            id: "u1".into(),
-            username: "alice".into(),
-            username_key: "alice".into(),
-            email: None,
-            password_hash: String::new(),
-            is_active: true,
-            roles: String::new(),
-            created_at: 0,
-            last_login: None,
+    // The functions under test, at the current time.
+    fn verify(keys: &KeyStore, rules: &TokenRules, token: &str) -> Result<Verified, Error> {
+        super::verify(keys, rules, token, unix_now())
+    }
+    fn verify_access(
+        keys: &KeyStore,
+        rules: &TokenRules,
+        token: &str,
+    ) -> Result<AccessClaims, Error> {
+        super::verify_access(keys, rules, token, unix_now())
+    }
+    fn verify_refresh(
+        keys: &KeyStore,
+        rules: &TokenRules,
+        token: &str,
+    ) -> Result<RefreshClaims, Error> {
+        super::verify_refresh(keys, rules, token, unix_now())
+    }
+
+    fn user() -> Subject<'static> {
+        Subject {
+            user_id: "u1",
+            roles: Vec::new(),
         }
     }
 
     #[test]
     fn times_issuer_and_audience_are_checked_with_leeway() {
-        let (_dir, settings, keys) = setup();
+        let (_dir, rules, keys) = setup();
         let key = keys.signing_key();
-        let now = crate::time::now();
+        let now = unix_now();
         let sign = |edit: &dyn Fn(&mut AccessClaims)| {
-            let mut claims = access_claims(&settings, &user(), "s1", now);
+            let mut claims = access_claims(&rules, &user(), "s1", now);
             edit(&mut claims);
             issue_access_token(key, &claims).unwrap()
         };
-        assert!(verify_access(&keys, &settings, &sign(&|_| {})).is_ok());
+        assert!(verify_access(&keys, &rules, &sign(&|_| {})).is_ok());
         // 15 s of leeway either way.
-        assert!(verify_access(&keys, &settings, &sign(&|c| c.exp = now - 10)).is_ok());
-        assert!(verify_access(&keys, &settings, &sign(&|c| c.exp = now - 20)).is_err());
-        assert!(verify_access(&keys, &settings, &sign(&|c| c.iat = now + 10)).is_ok());
-        assert!(verify_access(&keys, &settings, &sign(&|c| c.iat = now + 60)).is_err());
-        assert!(
-            verify_access(&keys, &settings, &sign(&|c| c.iss = "https://evil".into())).is_err()
-        );
-        assert!(
-            verify_access(&keys, &settings, &sign(&|c| c.aud = "someone-else".into())).is_err()
-        );
-        assert!(
-            verify_access(
-                &keys,
-                &settings,
-                &sign(&|c| c.token_type = "refresh".into())
-            )
-            .is_err()
-        );
+        assert!(verify_access(&keys, &rules, &sign(&|c| c.exp = now - 10)).is_ok());
+        assert!(verify_access(&keys, &rules, &sign(&|c| c.exp = now - 20)).is_err());
+        assert!(verify_access(&keys, &rules, &sign(&|c| c.iat = now + 10)).is_ok());
+        assert!(verify_access(&keys, &rules, &sign(&|c| c.iat = now + 60)).is_err());
+        assert!(verify_access(&keys, &rules, &sign(&|c| c.iss = "https://evil".into())).is_err());
+        assert!(verify_access(&keys, &rules, &sign(&|c| c.aud = "someone-else".into())).is_err());
+        assert!(verify_access(&keys, &rules, &sign(&|c| c.token_type = "refresh".into())).is_err());
     }
 
     #[test]
     fn the_header_decides_the_kind_and_odd_tokens_are_refused() {
-        let (_dir, settings, keys) = setup();
+        let (_dir, rules, keys) = setup();
         let key = keys.signing_key();
-        let claims = access_claims(&settings, &user(), "s1", crate::time::now());
+        let claims = access_claims(&rules, &user(), "s1", unix_now());
         let access = issue_access_token(key, &claims).unwrap();
         assert!(matches!(
-            verify(&keys, &settings, &access),
+            verify(&keys, &rules, &access),
             Ok(Verified::Access { sid }) if sid == "s1"
         ));
         // RFC 9068 §4 allows the media-type spelling of `typ`.
         let prefixed = key.sign_rs256("application/at+jwt", &claims).unwrap();
-        assert!(verify_access(&keys, &settings, &prefixed).is_ok());
+        assert!(verify_access(&keys, &rules, &prefixed).is_ok());
         // An RS256 token that is not typed as an access token is neither kind.
         let untyped = key.sign_rs256("JWT", &claims).unwrap();
-        assert!(verify(&keys, &settings, &untyped).is_err());
+        assert!(verify(&keys, &rules, &untyped).is_err());
         // Oversized or broken parts are refused, not decoded into a panic.
         let (header, rest) = access.split_once('.').unwrap();
         let (payload, signature) = rest.split_once('.').unwrap();
@@ -307,42 +316,38 @@ mod tests {
             "not a token",
             &access[..access.len() - 1],
         ] {
-            assert!(verify(&keys, &settings, token).is_err(), "{token:.40}");
+            assert!(verify(&keys, &rules, token).is_err(), "{token:.40}");
         }
     }
 
     #[test]
     fn a_refresh_token_is_checked_with_its_own_key_and_audience() {
-        let (_dir, settings, keys) = setup();
+        let (_dir, rules, keys) = setup();
         let key = keys.signing_key();
-        let now = crate::time::now();
-        let slot = TokenSlot {
+        let now = unix_now();
+        let slot = RefreshSlot {
             jti: "j1".into(),
             kid: key.kid.0.clone(),
             iat: now,
             exp: now + 60,
         };
-        let refresh = issue_refresh_token(key, &settings, "u1", "s1", &slot).unwrap();
+        let refresh = issue_refresh_token(key, &rules, "u1", "s1", &slot).unwrap();
+        assert_eq!(verify_refresh(&keys, &rules, &refresh).unwrap().sid, "s1");
         assert_eq!(
-            verify_refresh(&keys, &settings, &refresh).unwrap().sid,
-            "s1"
-        );
-        assert_eq!(
-            verify(&keys, &settings, &refresh).unwrap(),
+            verify(&keys, &rules, &refresh).unwrap(),
             Verified::Refresh {
                 sid: "s1".into(),
                 jti: "j1".into()
             }
         );
-        assert!(verify_access(&keys, &settings, &refresh).is_err());
-        let access =
-            issue_access_token(key, &access_claims(&settings, &user(), "s1", now)).unwrap();
-        assert!(verify_refresh(&keys, &settings, &access).is_err());
+        assert!(verify_access(&keys, &rules, &refresh).is_err());
+        let access = issue_access_token(key, &access_claims(&rules, &user(), "s1", now)).unwrap();
+        assert!(verify_refresh(&keys, &rules, &access).is_err());
         // A flipped bit in the tag.
         let mut forged = refresh.clone().into_bytes();
         let last = forged.len() - 2;
         forged[last] = if forged[last] == b'A' { b'B' } else { b'A' };
         let forged = String::from_utf8(forged).unwrap();
-        assert!(verify_refresh(&keys, &settings, &forged).is_err());
+        assert!(verify_refresh(&keys, &rules, &forged).is_err());
     }
 }

@@ -116,8 +116,14 @@ fn me_describes_the_bearer() {
     assert_eq!(body["username"], "alice");
     assert_eq!(body["email"], "alice@example.com");
     assert_eq!(body["roles"], json!(["admin", "ops"]));
-    assert!(body["created_at"].is_i64());
-    assert!(body["last_login"].is_i64());
+    // RFC 3339 in UTC, as Django REST framework writes times.
+    for field in ["created_at", "last_login"] {
+        let time = body[field]
+            .as_str()
+            .unwrap_or_else(|| panic!("{field}: {body}"));
+        assert!(is_rfc3339_utc(time), "{field}: {time}");
+    }
+    assert_eq!(body["created_at"], idgate::clock::rfc3339(user.created_at));
     assert!(body.get("password_hash").is_none());
 }
 
@@ -203,4 +209,23 @@ fn changing_the_password_needs_the_old_one_and_a_valid_new_one() {
         &json!({"old_password": PASSWORD, "new_password": "a much better password"}),
     );
     assert_eq!(anonymous.status, 401);
+}
+
+/// `2026-12-01T18:25:10Z`: date, `T`, time to the second, `Z`.
+fn is_rfc3339_utc(time: &str) -> bool {
+    let bytes = time.as_bytes();
+    let digits = |range: std::ops::Range<usize>| bytes[range].iter().all(u8::is_ascii_digit);
+    bytes.len() == 20
+        && digits(0..4)
+        && bytes[4] == b'-'
+        && digits(5..7)
+        && bytes[7] == b'-'
+        && digits(8..10)
+        && bytes[10] == b'T'
+        && digits(11..13)
+        && bytes[13] == b':'
+        && digits(14..16)
+        && bytes[16] == b':'
+        && digits(17..19)
+        && bytes[19] == b'Z'
 }

@@ -4,15 +4,18 @@
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 
 use diesel::prelude::*;
-use idgate::accounts::{self, NewAccount};
-use idgate::auth::password;
+use idgate::accounts::{Accounts, NewAccount};
+use idgate::auth::Hasher;
+use idgate::clock::{Clock, unix_now};
 use idgate::config::Settings;
 use idgate::db::{AnyConnection, Db};
+use idgate::sessions::{Revocations, SessionPolicy, Sweeper};
 use idgate::startup::Application;
+use idgate::state::AppState;
 use secrecy::SecretString;
 use serde_json::Value;
 
@@ -57,7 +60,7 @@ impl TestDatabase {
                 sweep_stale_postgres_databases(&base);
                 let name = format!(
                     "idgate_t_{}_{}",
-                    idgate::time::now(),
+                    unix_now(),
                     &idgate::tokens::new_id()[..12]
                 );
                 let mut admin =
@@ -119,7 +122,7 @@ fn sweep_stale_postgres_databases(base: &str) {
         )
         .load(&mut admin)
         .unwrap_or_default();
-        let cutoff = idgate::time::now() - 3600;
+        let cutoff = unix_now() - 3600;
         for Name { datname } in names {
             let born: Option<i64> = datname.split('_').nth(2).and_then(|t| t.parse().ok());
             if born.is_some_and(|born| born < cutoff) {
@@ -135,6 +138,13 @@ pub struct TestApp {
     pub address: String,
     pub settings: Settings,
     pub db: Db,
+    /// The clock the server reads: the system's, or a manual one tests move.
+    pub clock: Clock,
+    /// The server's own services, to look inside it.
+    pub server: AppState,
+    /// Services on a database connection of their own, as the command line uses while the
+    /// server runs: what they change, the server learns as it would from `idgate users …`.
+    pub outside: Outside,
     agent: ureq::Agent,
     handle: actix_web::dev::ServerHandle,
     thread: Option<JoinHandle<()>>,
@@ -154,6 +164,21 @@ pub fn test_settings(dir: &Path, database_url: &str) -> Settings {
     settings
 }
 
+/// Services outside the server, on the same database.
+pub struct Outside {
+    pub accounts: Accounts,
+    pub sweeper: Sweeper,
+}
+
+/// Runs a future to completion on a runtime of its own.
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(future)
+}
+
 impl TestApp {
     pub fn spawn() -> TestApp {
         TestApp::spawn_with(|_| {})
@@ -161,11 +186,34 @@ impl TestApp {
 
     /// Starts a server whose settings `adjust` may change (the issuer is set afterwards).
     pub fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+        TestApp::spawn_with_clock(Clock::system(), adjust)
+    }
+
+    /// Starts a server reading `clock`, with settings `adjust` may change.
+    pub fn spawn_with_clock(clock: Clock, adjust: impl FnOnce(&mut Settings)) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let database = TestDatabase::new(dir.path());
         let mut settings = test_settings(dir.path(), &database.url);
         install_test_key(&settings.keys.dir);
         adjust(&mut settings);
+        TestApp::start(dir, Some(database), settings, clock)
+    }
+
+    /// A second server on this one's database and keys (two replicas), with its own settings
+    /// file folder and `adjust`ed settings.
+    pub fn spawn_replica(&self, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let mut settings = self.settings.clone();
+        adjust(&mut settings);
+        TestApp::start(dir, None, settings, self.clock.clone())
+    }
+
+    fn start(
+        dir: tempfile::TempDir,
+        database: Option<TestDatabase>,
+        mut settings: Settings,
+        clock: Clock,
+    ) -> TestApp {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let address = format!("http://127.0.0.1:{port}");
@@ -173,17 +221,32 @@ impl TestApp {
         idgate::telemetry::init(&settings.log);
 
         let (sender, receiver) = std::sync::mpsc::channel();
-        let server_settings = settings.clone();
+        let (server_settings, server_clock) = (settings.clone(), clock.clone());
         let thread = std::thread::spawn(move || {
             actix_web::rt::System::new().block_on(async move {
-                let app =
-                    Application::build(server_settings, listener).expect("application builds");
-                sender.send(app.handle()).unwrap();
+                let app = Application::build_with_clock(server_settings, listener, server_clock)
+                    .await
+                    .expect("application builds");
+                sender.send((app.handle(), app.state().clone())).unwrap();
                 app.run_until_stopped().await.unwrap();
             });
         });
-        let handle = receiver.recv().expect("server started");
+        let (handle, server) = receiver.recv().expect("server started");
         let db = Db::open(&settings.database).unwrap();
+        let outside = Outside {
+            accounts: Accounts::new(
+                db.clone(),
+                Hasher::start(1, 4, std::time::Duration::from_secs(10)),
+                Arc::new(Revocations::new(
+                    db.clone(),
+                    clock.clone(),
+                    SessionPolicy::from_settings(&settings).revocation_horizon(),
+                )),
+                clock.clone(),
+                true,
+            ),
+            sweeper: Sweeper::new(db.clone(), clock.clone(), &settings),
+        };
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .build()
@@ -192,11 +255,14 @@ impl TestApp {
             address,
             settings,
             db,
+            clock,
+            server,
+            outside,
             agent,
             handle,
             thread: Some(thread),
             dir,
-            database: Some(database),
+            database,
         }
     }
 
@@ -245,9 +311,13 @@ impl TestApp {
             email: Some(format!("{username}@example.com")),
             roles: roles.iter().map(|r| r.to_string()).collect(),
         };
-        let hash = password::hash_now(&account.password, 4).unwrap();
-        accounts::insert(&mut self.conn(), &account, &hash)
+        block_on(self.outside.accounts.create(account))
             .unwrap_or_else(|e| panic!("creating {username}: {e}"))
+    }
+
+    /// Disables or enables a user out of band, as `idgate users disable` does.
+    pub fn set_active(&self, username: &str, active: bool) {
+        block_on(self.outside.accounts.set_active(username, active)).unwrap();
     }
 
     pub fn get(&self, path: &str) -> Reply {
@@ -266,6 +336,23 @@ impl TestApp {
 
     pub fn post_json(&self, path: &str, body: &Value) -> Reply {
         Reply::from(self.agent.post(self.url(path)).send_json(body).unwrap())
+    }
+
+    /// `POST /api/token/` with these credentials, as if from `forwarded_for` (the server
+    /// believes it only from a trusted proxy).
+    pub fn try_sign_in(
+        &self,
+        username: &str,
+        password: &str,
+        forwarded_for: Option<&str>,
+    ) -> Reply {
+        let body = serde_json::json!({"username": username, "password": password});
+        match forwarded_for {
+            Some(address) => {
+                self.post_json_with("/api/token/", &body, ("x-forwarded-for", address))
+            }
+            None => self.post_json("/api/token/", &body),
+        }
     }
 
     pub fn post_json_with(&self, path: &str, body: &Value, header: (&str, &str)) -> Reply {

@@ -1,9 +1,11 @@
 //! The one integration-test binary: the real server, over HTTP, on SQLite or PostgreSQL.
 
 mod accounts;
+mod bursts;
 mod cli;
 mod helpers;
 mod http;
 mod keys;
 mod refresh;
 mod sign_in;
+mod throttle;

@@ -2,7 +2,7 @@ use std::collections::HashSet;
 
 use serde_json::json;
 
-use crate::helpers::{TestApp, claims};
+use crate::helpers::{TestApp, block_on, claims};
 
 fn sid(token: &str) -> String {
     claims(token)["sid"].as_str().unwrap().to_owned()
@@ -280,7 +280,7 @@ fn disabling_a_user_cuts_their_sessions_off() {
     app.create_user("alice");
     let (access, refresh) = app.sign_in("alice");
     // Disabled out of band, as `idgate users disable` does while the server runs.
-    idgate::accounts::set_active(&mut app.conn(), "alice", false).unwrap();
+    app.set_active("alice", false);
     assert_eq!(
         app.refresh(&refresh).status,
         401,
@@ -312,7 +312,7 @@ fn the_sweep_deletes_only_families_no_token_can_use() {
     {
         use diesel::prelude::*;
         use idgate::db::schema::refresh_families::dsl::*;
-        let long_ago = idgate::time::now() - 3600;
+        let long_ago = idgate::clock::unix_now() - 3600;
         diesel::update(refresh_families.find(sid(&revoked)))
             .set(revoked_at.eq(long_ago))
             .execute(&mut *app.conn())
@@ -322,8 +322,7 @@ fn the_sweep_deletes_only_families_no_token_can_use() {
             .execute(&mut *app.conn())
             .unwrap();
     }
-    let deleted =
-        idgate::tokens::refresh::flush_dead_families(&mut app.conn(), &app.settings, 10).unwrap();
+    let deleted = block_on(app.outside.sweeper.sweep(10)).unwrap().sessions;
     assert_eq!(deleted, 2);
     assert_eq!(app.family_count(), 1);
     assert_eq!(app.refresh(&live).status, 200);
@@ -335,8 +334,7 @@ fn a_recently_revoked_family_stays_until_its_access_tokens_expire() {
     app.create_user("alice");
     let (access, refresh) = app.sign_in("alice");
     app.post_json("/api/token/blacklist/", &json!({"refresh": refresh}));
-    let deleted =
-        idgate::tokens::refresh::flush_dead_families(&mut app.conn(), &app.settings, 10).unwrap();
+    let deleted = block_on(app.outside.sweeper.sweep(10)).unwrap().sessions;
     assert_eq!(deleted, 0);
     assert_eq!(app.verify(&access).status, 401);
 }

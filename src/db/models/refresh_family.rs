@@ -34,25 +34,16 @@ pub struct NewRefreshFamily<'a> {
     pub ends_at: i64,
 }
 
-/// What identifies a refresh token of a family: enough to re-create it byte for byte.
+/// The refresh token a family honours after a rotation.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TokenSlot {
-    pub jti: String,
-    pub kid: String,
+pub struct NextRefreshToken<'a> {
+    pub jti: &'a str,
+    pub kid: &'a str,
     pub iat: i64,
     pub exp: i64,
 }
 
 impl RefreshFamily {
-    pub fn current_slot(&self) -> TokenSlot {
-        TokenSlot {
-            jti: self.current_jti.clone(),
-            kid: self.current_kid.clone(),
-            iat: self.current_iat,
-            exp: self.current_exp,
-        }
-    }
-
     pub fn insert(conn: &mut AnyConnection, family: &NewRefreshFamily<'_>) -> QueryResult<usize> {
         diesel::insert_into(refresh_families::table)
             .values(family)
@@ -86,7 +77,7 @@ impl RefreshFamily {
         conn: &mut AnyConnection,
         id: &str,
         old_jti: &str,
-        next: &TokenSlot,
+        next: &NextRefreshToken<'_>,
         now: i64,
     ) -> QueryResult<bool> {
         let updated = diesel::update(
@@ -98,8 +89,8 @@ impl RefreshFamily {
         .set((
             refresh_families::previous_jti.eq(old_jti),
             refresh_families::rotated_at.eq(now),
-            refresh_families::current_jti.eq(&next.jti),
-            refresh_families::current_kid.eq(&next.kid),
+            refresh_families::current_jti.eq(next.jti),
+            refresh_families::current_kid.eq(next.kid),
             refresh_families::current_iat.eq(next.iat),
             refresh_families::current_exp.eq(next.exp),
         ))

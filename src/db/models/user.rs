@@ -1,4 +1,5 @@
 use diesel::prelude::*;
+use unicode_normalization::UnicodeNormalization;
 
 use crate::db::AnyConnection;
 use crate::db::schema::users;
@@ -31,9 +32,18 @@ pub struct NewUser<'a> {
     pub created_at: i64,
 }
 
-/// The form of a username that uniqueness and sign-in compare: case does not matter.
+/// A username as it is stored: Unicode NFKC, as Django's `normalize_username` does, so that
+/// compatibility spellings (`ｍallory`, fullwidth) and the NFC and NFD spellings of one name
+/// are one name.
+pub fn normalize_username(username: &str) -> String {
+    username.nfkc().collect()
+}
+
+/// The form of a username that uniqueness and sign-in compare: NFKC, then case folded (and NFKC
+/// again, since lower-casing can leave a sequence that is not normalised).
 pub fn username_key(username: &str) -> String {
-    username.to_lowercase()
+    let folded = normalize_username(username).to_lowercase();
+    folded.nfkc().collect()
 }
 
 impl User {
@@ -81,9 +91,49 @@ impl User {
             .execute(conn)
     }
 
+    /// Every user's id, username and lookup key, for re-keying them.
+    pub fn all_keys(conn: &mut AnyConnection) -> QueryResult<Vec<(String, String, String)>> {
+        users::table
+            .select((users::id, users::username, users::username_key))
+            .load(conn)
+    }
+
+    /// Sets a user's lookup key; false when another user already has it.
+    pub fn set_username_key(conn: &mut AnyConnection, id: &str, key: &str) -> QueryResult<bool> {
+        let taken: i64 = users::table
+            .filter(users::username_key.eq(key))
+            .filter(users::id.ne(id))
+            .count()
+            .get_result(conn)?;
+        if taken > 0 {
+            return Ok(false);
+        }
+        diesel::update(users::table.find(id))
+            .set(users::username_key.eq(key))
+            .execute(conn)?;
+        Ok(true)
+    }
+
     pub fn record_login(conn: &mut AnyConnection, id: &str, at: i64) -> QueryResult<usize> {
         diesel::update(users::table.find(id))
             .set(users::last_login.eq(at))
             .execute(conn)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn look_alike_spellings_share_one_key() {
+        // Fullwidth letters are compatibility characters: NFKC maps them to ASCII.
+        assert_eq!(username_key("ｍallory"), "mallory");
+        assert_eq!(username_key("MALLORY"), "mallory");
+        // NFD (e + combining diaeresis) and NFC (ë) of one name.
+        assert_eq!(username_key("Zoe\u{308}"), username_key("Zo\u{eb}"));
+        assert_eq!(normalize_username("Zoe\u{308}"), "Zo\u{eb}");
+        assert_eq!(normalize_username("ｍallory"), "mallory");
+        assert_ne!(username_key("alice"), username_key("alicé"));
     }
 }

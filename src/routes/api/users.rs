@@ -1,20 +1,14 @@
-use std::future::Future;
-use std::pin::Pin;
-
-use actix_web::dev::Payload;
-use actix_web::http::header;
+use actix_web::HttpResponse;
 use actix_web::web::Data;
-use actix_web::{FromRequest, HttpRequest, HttpResponse};
 use secrecy::SecretString;
 use serde_json::json;
 
-use crate::accounts::{self, NewAccount, Profile};
-use crate::auth::bearer;
-use crate::db::models::User;
-use crate::error::{ApiError, ApiResult};
+use crate::accounts::{NewAccount, Profile};
+use crate::routes::error::ApiResult;
+use crate::routes::extract::Authenticated;
 use crate::routes::input::{Fields, FromFields, Input};
 use crate::routes::no_store;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 impl FromFields for NewAccount {
     fn from_fields(fields: &mut Fields) -> Self {
@@ -41,35 +35,8 @@ impl FromFields for PasswordChange {
     }
 }
 
-/// The user of a valid Bearer access token whose session is live.
-pub struct Authenticated(pub User);
-
-impl FromRequest for Authenticated {
-    type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
-
-    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let app = request.app_data::<Data<AppState>>().cloned();
-        let authorization = request
-            .headers()
-            .get(header::AUTHORIZATION)
-            .map(|value| value.to_str().map(str::to_owned));
-        Box::pin(async move {
-            let app = app.expect("AppState is registered by startup");
-            let authorization = match authorization {
-                None => None,
-                Some(Ok(value)) => Some(value),
-                Some(Err(_)) => Some(String::new()),
-            };
-            let token = bearer::bearer_token(authorization.as_deref())?;
-            let (_, user) = bearer::authenticate(&app, token).await?;
-            Ok(Authenticated(user))
-        })
-    }
-}
-
 pub async fn register(app: Data<AppState>, body: Input<NewAccount>) -> ApiResult<HttpResponse> {
-    let profile = accounts::register(&app, body.into_inner()).await?;
+    let profile = app.accounts.register(body.into_inner()).await?;
     Ok(HttpResponse::Created().json(json!({
         "id": profile.id,
         "username": profile.username,
@@ -92,6 +59,8 @@ pub async fn change_password(
         old_password,
         new_password,
     } = body.into_inner();
-    accounts::change_password(&app, &user, old_password, new_password).await?;
+    app.accounts
+        .change_password(&user, old_password, new_password)
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

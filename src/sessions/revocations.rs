@@ -10,8 +10,8 @@
 use std::collections::HashMap;
 use std::sync::RwLock;
 
-use crate::config::Settings;
-use crate::db::AnyConnection;
+use crate::clock::Clock;
+use crate::db::Db;
 use crate::db::models::RefreshFamily;
 use crate::error::Error;
 
@@ -28,12 +28,25 @@ struct Known {
 }
 
 /// The revoked sessions this replica knows of.
-#[derive(Default)]
 pub struct Revocations {
+    db: Db,
+    clock: Clock,
+    /// Seconds a revocation can matter: the life of an access token, leeway included.
+    horizon: i64,
     known: RwLock<Known>,
 }
 
 impl Revocations {
+    /// An empty set; call [`Revocations::sync`] to read what is revoked.
+    pub fn new(db: Db, clock: Clock, horizon: i64) -> Revocations {
+        Revocations {
+            db,
+            clock,
+            horizon,
+            known: RwLock::new(Known::default()),
+        }
+    }
+
     /// True when the session `sid` is known to be revoked.
     pub fn is_revoked(&self, sid: &str) -> bool {
         self.known
@@ -44,9 +57,9 @@ impl Revocations {
     }
 
     /// Reads revocations since the last read, and forgets those no access token can outlive.
-    pub fn refresh(&self, conn: &mut AnyConnection, settings: &Settings) -> Result<(), Error> {
-        let now = crate::time::now();
-        let horizon = now - settings.tokens.access_ttl.as_secs() - settings.tokens.leeway.as_secs();
+    pub async fn sync(&self) -> Result<(), Error> {
+        let now = self.clock.now();
+        let horizon = now - self.horizon;
         let since = {
             let known = self
                 .known
@@ -56,7 +69,10 @@ impl Revocations {
                 .read_until
                 .map_or(horizon, |until| (until - OVERLAP_SECONDS).max(horizon))
         };
-        let recent = RefreshFamily::revoked_since(conn, since)?;
+        let recent = self
+            .db
+            .run(move |conn| Ok(RefreshFamily::revoked_since(conn, since)?))
+            .await?;
         let mut known = self
             .known
             .write()
