@@ -171,11 +171,50 @@ record "JWKS during sign-in flood" "$(ETAG= load jwks.lua 4 "$seconds")" 30000 "
 record "verify during sign-in flood" "$(load verify.lua 4 "$seconds")" "$rsa_verify" "p99 < 10 ms"
 wait "$flood_pid"
 record "POST /api/token/ during the flood (16 conns)" "$(cat "$work/flood")" "$bcrypt12" "bcrypt-12 hash/s"
+
+# A flood of throttled sign-ins: five failures lock one username out from this address, and
+# every further attempt gets 429 before any password is checked. Measures what the flood costs
+# the hashing threads (their CPU time, from /proc) and what JWKS, verify and refresh answer
+# meanwhile.
+locked_user=bench_locked
+for _ in 1 2 3 4 5; do
+    curl -s -o /dev/null "$base/api/token/" -H 'content-type: application/json' \
+        -d "{\"username\": \"$locked_user\", \"password\": \"not the password\"}"
+done
+throttled_status=$(curl -s -o /dev/null -w '%{http_code}' "$base/api/token/" -H 'content-type: application/json' \
+    -d "{\"username\": \"$locked_user\", \"password\": \"not the password\"}")
+[ "$throttled_status" = 429 ] || { echo "expected 429 for $locked_user, got $throttled_status" >&2; exit 1; }
+for _ in $(seq 1 5); do sign_in bench_tokens; echo; done \
+    | python3 -c 'import json, sys; [print(json.loads(l)["refresh"]) for l in sys.stdin if l.strip()]' \
+    >"$work/refresh_pool.flood"
+# User and system CPU ticks of the hashing threads so far.
+bcrypt_ticks() {
+    local total=0 task
+    for task in /proc/"$server_pid"/task/*; do
+        case "$(cat "$task/comm" 2>/dev/null)" in
+            idgate-bcrypt-*)
+                total=$(( total + $(awk '{print $14 + $15}' "$task/stat") )) ;;
+        esac
+    done
+    echo "$total"
+}
+ticks_before=$(bcrypt_ticks)
+LOCKED_USER=$locked_user load throttled.lua 16 "$(( 3 * seconds + 6 ))" >"$work/throttled_flood" &
+throttled_pid=$!
+sleep 2
+record "JWKS during throttled flood" "$(ETAG= load jwks.lua 4 "$seconds")" 30000 "p99 < 10 ms"
+record "verify during throttled flood" "$(load verify.lua 4 "$seconds")" "$rsa_verify" "p99 < 10 ms"
+record "refresh during throttled flood" "$(REFRESH_POOL="$work/refresh_pool.flood" load refresh.lua 4 "$seconds")" "$rsa_sign" "p99 < 10 ms"
+wait "$throttled_pid"
+ticks_after=$(bcrypt_ticks)
+record "POST /api/token/ throttled, 429 (16 conns)" "$(cat "$work/throttled_flood")" 30000 "answers/s; all 429"
+bcrypt_during_flood=$(( ticks_after - ticks_before ))
 rss_end=$(rss_kib)
 
-python3 - "$results" "$backend" "$openssl_sign" "$openssl_verify" "$rsa_sign" "$rsa_verify" "$bcrypt12" "$rss_idle" "$rss_end" <<'PY'
+python3 - "$results" "$backend" "$openssl_sign" "$openssl_verify" "$rsa_sign" "$rsa_verify" "$bcrypt12" "$rss_idle" "$rss_end" "$bcrypt_during_flood" <<'PY'
 import json, sys
-path, backend, o_sign, o_verify, sign, verify, bcrypt12, rss_idle, rss_end = sys.argv[1:]
+path, backend, o_sign, o_verify, sign, verify, bcrypt12, rss_idle, rss_end, bcrypt_ticks = sys.argv[1:]
+bcrypt_ticks = int(bcrypt_ticks)
 print(f"backend: {backend}; server on 1 core, wrk on another")
 print(f"limits on the server core: openssl speed rsa2048 {float(o_sign):,.0f} sign/s, "
       f"{float(o_verify):,.0f} verify/s; aws-lc RSA-2048 sign {float(sign):,.0f}/s; "
@@ -191,4 +230,5 @@ for line in open(path):
           f"{limit_name}: {float(limit):,.0f} | {rate / float(limit):.0%} |")
 print()
 print(f"resident memory: {int(rss_idle) / 1024:.1f} MiB idle, {int(rss_end) / 1024:.1f} MiB after the run")
+print(f"hashing threads' CPU during the throttled flood: {bcrypt_ticks} ticks ({bcrypt_ticks / 100:.2f} s)")
 PY

@@ -229,3 +229,79 @@ fn is_rfc3339_utc(time: &str) -> bool {
         && digits(17..19)
         && bytes[19] == b'Z'
 }
+
+#[test]
+fn look_alike_usernames_are_one_account() {
+    let app = TestApp::spawn_with(|s| s.registration.open = true);
+    let register = |username: &str| {
+        app.post_json(
+            "/api/users/",
+            &json!({"username": username, "password": PASSWORD}),
+        )
+    };
+    // Fullwidth letters (compatibility characters) are stored as their NFKC form.
+    let fullwidth = register("ｍallory");
+    assert_eq!(fullwidth.status, 201, "{}", fullwidth.text);
+    assert_eq!(fullwidth.json()["username"], "mallory");
+    assert_eq!(register("mallory").status, 409);
+    assert_eq!(register("MALLORY").status, 409);
+    // The NFD and NFC spellings of one name.
+    let decomposed = register("Zoe\u{308}");
+    assert_eq!(decomposed.status, 201, "{}", decomposed.text);
+    assert_eq!(decomposed.json()["username"], "Zo\u{eb}");
+    assert_eq!(register("Zo\u{eb}").status, 409);
+    assert_eq!(register("zo\u{eb}").status, 409);
+    for spelling in ["Zo\u{eb}", "Zoe\u{308}", "ZOË", "ｍallory", "mallory"] {
+        let reply = app.try_sign_in(spelling, PASSWORD, None);
+        assert_eq!(reply.status, 200, "{spelling}: {}", reply.text);
+    }
+}
+
+#[test]
+fn existing_username_keys_are_migrated_to_nfkc_without_merging_accounts() {
+    use diesel::prelude::*;
+    use idgate::db::schema::{data_migrations, users};
+    let app = TestApp::spawn();
+    app.create_user("bob");
+    let hash = idgate::auth::password::hash_now(&secrecy::SecretString::from(PASSWORD), 4).unwrap();
+    // Rows as the lower-casing-only rule stored them.
+    for (id, username, key) in [
+        ("old-mallory", "ｍallory", "ｍallory"),
+        ("old-bob", "Ｂob", "ｂob"),
+    ] {
+        diesel::insert_into(users::table)
+            .values((
+                users::id.eq(id),
+                users::username.eq(username),
+                users::username_key.eq(key),
+                users::password_hash.eq(&hash),
+                users::is_active.eq(true),
+                users::roles.eq(""),
+                users::created_at.eq(0_i64),
+            ))
+            .execute(&mut *app.conn())
+            .unwrap();
+    }
+    diesel::insert_into(data_migrations::table)
+        .values(data_migrations::name.eq("username_keys_nfkc"))
+        .execute(&mut *app.conn())
+        .unwrap();
+    assert_eq!(app.db.migrate().unwrap(), 0, "no schema migration pending");
+    let key_of = |id: &str| -> String {
+        users::table
+            .find(id)
+            .select(users::username_key)
+            .get_result(&mut *app.conn())
+            .unwrap()
+    };
+    assert_eq!(key_of("old-mallory"), "mallory");
+    // `Ｂob` would now be `bob`, who exists: both accounts stay, the old one under its old key.
+    assert_eq!(key_of("old-bob"), "ｂob");
+    let pending: i64 = data_migrations::table
+        .count()
+        .get_result(&mut *app.conn())
+        .unwrap();
+    assert_eq!(pending, 0, "done once");
+    assert_eq!(app.try_sign_in("mallory", PASSWORD, None).status, 200);
+    assert_eq!(app.try_sign_in("bob", PASSWORD, None).status, 200);
+}

@@ -331,3 +331,120 @@ fn serve_generates_a_key_on_first_start_and_stops_on_sigterm() {
         serde_json::from_str::<serde_json::Value>(line).unwrap();
     }
 }
+
+/// A child process that is killed if the test fails before it stops it.
+struct Running(Option<std::process::Child>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn signal(child: &std::process::Child, name: &str) {
+    let sent = Command::new("kill")
+        .args(["-s", name, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success(), "kill -s {name}");
+}
+
+#[test]
+fn a_hangup_is_logged_and_the_server_keeps_serving() {
+    let ws = workspace();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(binary())
+        .args(["--config", "idgate.toml"])
+        .current_dir(ws.dir.path())
+        .env("IDGATE__SERVER__PORT", port.to_string())
+        .env("IDGATE__ISSUER", format!("http://127.0.0.1:{port}"))
+        .env("IDGATE__LOG__LEVEL", "info")
+        .env("IDGATE__LOG__FORMAT", "json")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut running = Running(Some(child));
+    let url = format!("http://127.0.0.1:{port}/healthz");
+    let answers = || ureq::get(&url).call().is_ok_and(|r| r.status() == 200);
+    let mut ready = false;
+    for _ in 0..100 {
+        if answers() {
+            ready = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(ready, "server never answered");
+    let child = running.0.as_mut().unwrap();
+    for _ in 0..3 {
+        signal(child, "HUP");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "SIGHUP ended the process"
+        );
+        assert!(answers(), "not serving after SIGHUP");
+    }
+    signal(child, "TERM");
+    let output = running.0.take().unwrap().wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "SIGTERM is a clean stop: {:?}",
+        output.status
+    );
+    let logs = String::from_utf8_lossy(&output.stderr);
+    let hangups = logs
+        .lines()
+        .filter(|line| line.contains("SIGHUP received"))
+        .count();
+    assert_eq!(hangups, 3, "{logs}");
+}
+
+#[test]
+fn key_rotation_settings_that_are_not_built_yet_stop_start_up() {
+    let ws = workspace();
+    for (variable, value, key) in [
+        ("IDGATE__KEYS__PUBLISH_LEAD", "1m", "keys.publish_lead"),
+        (
+            "IDGATE__KEYS__RELOAD_INTERVAL",
+            "10s",
+            "keys.reload_interval",
+        ),
+        ("IDGATE__KEYS__ROTATE_EVERY", "30d", "keys.rotate_every"),
+    ] {
+        for command in [&["check-config"][..], &["serve"]] {
+            let out = Command::new(binary())
+                .args(["--config", "idgate.toml"])
+                .args(command)
+                .current_dir(ws.dir.path())
+                .env(variable, value)
+                .env("IDGATE__SERVER__PORT", "0")
+                .output()
+                .unwrap();
+            assert!(!out.status.success(), "{command:?} {variable}={value}");
+            let line = last_stderr_line(&out);
+            assert!(
+                line.contains(key) && line.contains("not supported yet"),
+                "{command:?} {variable}={value}: {line}"
+            );
+        }
+    }
+    // Their defaults, spelled out, are fine.
+    let out = Command::new(binary())
+        .args(["--config", "idgate.toml", "check-config"])
+        .current_dir(ws.dir.path())
+        .env("IDGATE__KEYS__RELOAD_INTERVAL", "30s")
+        .env("IDGATE__KEYS__ROTATE_EVERY", "off")
+        .env("IDGATE__KEYS__PUBLISH_LEAD", "5m")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", last_stderr_line(&out));
+}
