@@ -8,7 +8,7 @@
 //! sign-in wave, a load balancer failing over) queues as long as that stays within
 //! `password.max_queue_wait`; beyond it a request is turned away at once with `Retry-After`.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -79,6 +79,8 @@ struct Shared {
     nanos_per_hash: AtomicU64,
     /// Hashes finished since start.
     finished: AtomicU64,
+    /// The unix second of the last warning that requests were turned away.
+    last_warned: AtomicI64,
     /// Checked when the username is unknown, so that case costs a bcrypt check too.
     dummy_hash: OnceLock<String>,
 }
@@ -109,6 +111,7 @@ impl Hasher {
                 pending: AtomicUsize::new(0),
                 nanos_per_hash: AtomicU64::new(0),
                 finished: AtomicU64::new(0),
+                last_warned: AtomicI64::new(0),
                 dummy_hash: OnceLock::new(),
             }),
         }
@@ -153,11 +156,15 @@ impl Hasher {
             // Past this long, the queue ahead will have drained below the limit.
             let over = wait.saturating_sub(shared.max_wait).as_secs_f64().ceil();
             let retry_after = (over as u64).max(1);
-            tracing::warn!(
-                hashing.queued = ahead,
-                hashing.expected_wait_ms = wait.as_millis() as u64,
-                "hashing queue full; request turned away"
-            );
+            // One line a second at most: a flood must not become a flood of log lines.
+            let second = crate::clock::unix_now();
+            if shared.last_warned.swap(second, Ordering::Relaxed) != second {
+                tracing::warn!(
+                    hashing.queued = ahead,
+                    hashing.expected_wait_ms = wait.as_millis() as u64,
+                    "hashing queue full; requests turned away"
+                );
+            }
             return Err(Error::Busy { retry_after });
         }
         let (reply, answer) = tokio::sync::oneshot::channel();

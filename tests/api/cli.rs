@@ -292,6 +292,27 @@ fn migrate_and_flush_expired_run_and_exit() {
 #[test]
 fn serve_generates_a_key_on_first_start_and_stops_on_sigterm() {
     let ws = workspace();
+    let (mut running, port) = serve(&ws, &[]);
+    let ready = answers_within_10_s(&format!("http://127.0.0.1:{port}/readyz"));
+    let keys = std::fs::read_dir(ws.dir.path().join("keys"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    // SIGTERM, as an orchestrator would stop it.
+    let child = running.0.take().unwrap();
+    signal(&child, "TERM");
+    let output = child.wait_with_output().unwrap();
+    assert!(ready, "server never became ready");
+    assert_eq!(keys, 1, "a key was generated on first start");
+    let logs = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<&str> = logs.lines().filter(|l| l.starts_with('{')).collect();
+    assert!(!lines.is_empty(), "JSON log lines: {logs}");
+    for line in lines {
+        serde_json::from_str::<serde_json::Value>(line).unwrap();
+    }
+}
+
+/// Starts `idgate serve` in the workspace on a free port, logging JSON to a pipe.
+fn serve(ws: &Workspace, env: &[(&str, &str)]) -> (Running, u16) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -303,33 +324,22 @@ fn serve_generates_a_key_on_first_start_and_stops_on_sigterm() {
         .env("IDGATE__SERVER__PORT", port.to_string())
         .env("IDGATE__ISSUER", format!("http://127.0.0.1:{port}"))
         .env("IDGATE__LOG__FORMAT", "json")
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let url = format!("http://127.0.0.1:{port}/readyz");
-    let mut ready = false;
+    (Running(Some(child)), port)
+}
+
+fn answers_within_10_s(url: &str) -> bool {
     for _ in 0..100 {
-        if ureq::get(&url).call().is_ok_and(|r| r.status() == 200) {
-            ready = true;
-            break;
+        if ureq::get(url).call().is_ok_and(|r| r.status() == 200) {
+            return true;
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
-    let keys = std::fs::read_dir(ws.dir.path().join("keys"))
-        .map(|d| d.count())
-        .unwrap_or(0);
-    // SIGTERM, as an orchestrator would stop it.
-    let _ = Command::new("kill").arg(child.id().to_string()).status();
-    let output = child.wait_with_output().unwrap();
-    assert!(ready, "server never became ready");
-    assert_eq!(keys, 1, "a key was generated on first start");
-    let logs = String::from_utf8_lossy(&output.stderr);
-    let lines: Vec<&str> = logs.lines().filter(|l| l.starts_with('{')).collect();
-    assert!(!lines.is_empty(), "JSON log lines: {logs}");
-    for line in lines {
-        serde_json::from_str::<serde_json::Value>(line).unwrap();
-    }
+    false
 }
 
 /// A child process that is killed if the test fails before it stops it.
@@ -355,34 +365,10 @@ fn signal(child: &std::process::Child, name: &str) {
 #[test]
 fn a_hangup_is_logged_and_the_server_keeps_serving() {
     let ws = workspace();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(binary())
-        .args(["--config", "idgate.toml"])
-        .current_dir(ws.dir.path())
-        .env("IDGATE__SERVER__PORT", port.to_string())
-        .env("IDGATE__ISSUER", format!("http://127.0.0.1:{port}"))
-        .env("IDGATE__LOG__LEVEL", "info")
-        .env("IDGATE__LOG__FORMAT", "json")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut running = Running(Some(child));
+    let (mut running, port) = serve(&ws, &[("IDGATE__LOG__LEVEL", "info")]);
     let url = format!("http://127.0.0.1:{port}/healthz");
     let answers = || ureq::get(&url).call().is_ok_and(|r| r.status() == 200);
-    let mut ready = false;
-    for _ in 0..100 {
-        if answers() {
-            ready = true;
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    assert!(ready, "server never answered");
+    assert!(answers_within_10_s(&url), "server never answered");
     let child = running.0.as_mut().unwrap();
     for _ in 0..3 {
         signal(child, "HUP");
