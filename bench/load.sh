@@ -184,9 +184,15 @@ done
 throttled_status=$(curl -s -o /dev/null -w '%{http_code}' "$base/api/token/" -H 'content-type: application/json' \
     -d "{\"username\": \"$locked_user\", \"password\": \"not the password\"}")
 [ "$throttled_status" = 429 ] || { echo "expected 429 for $locked_user, got $throttled_status" >&2; exit 1; }
-for _ in $(seq 1 5); do sign_in bench_tokens; echo; done \
-    | python3 -c 'import json, sys; [print(json.loads(l)["refresh"]) for l in sys.stdin if l.strip()]' \
-    >"$work/refresh_pool.flood"
+for pool in alone flood; do
+    for _ in $(seq 1 5); do sign_in bench_tokens; echo; done \
+        | python3 -c 'import json, sys; [print(json.loads(l)["refresh"]) for l in sys.stdin if l.strip()]' \
+        >"$work/refresh_pool.$pool"
+done
+# The same three at 4 connections with nothing else running, to compare with.
+record "JWKS alone (4 conns)" "$(ETAG= load jwks.lua 4 "$seconds")" 30000 "target 30,000/s"
+record "verify alone (4 conns)" "$(load verify.lua 4 "$seconds")" "$rsa_verify" "RSA-2048 verify/s"
+record "refresh alone (4 conns)" "$(REFRESH_POOL="$work/refresh_pool.alone" load refresh.lua 4 "$seconds")" "$rsa_sign" "RSA-2048 sign/s"
 # User and system CPU ticks of the hashing threads so far.
 bcrypt_ticks() {
     local total=0 task

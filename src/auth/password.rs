@@ -171,7 +171,7 @@ impl Hasher {
         let span = tracing::Span::current();
         let done = Arc::clone(shared);
         let job: Job = Box::new(move || {
-            let _finished = Finished(&done);
+            let finished = Finished(&done);
             // The client gave up (its connection closed): no one wants this hash.
             if reply.is_closed() {
                 return;
@@ -179,6 +179,8 @@ impl Hasher {
             let started = Instant::now();
             let outcome = span.in_scope(f);
             done.record(started.elapsed());
+            // Counted as finished before the caller hears, so it never sees itself queued.
+            drop(finished);
             let _ = reply.send(outcome);
         });
         if shared.jobs.send(job).is_err() {

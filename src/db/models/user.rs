@@ -42,6 +42,10 @@ pub fn normalize_username(username: &str) -> String {
 /// The form of a username that uniqueness and sign-in compare: NFKC, then case folded (and NFKC
 /// again, since lower-casing can leave a sequence that is not normalised).
 pub fn username_key(username: &str) -> String {
+    // ASCII is its own NFKC form: most usernames skip the three passes.
+    if username.is_ascii() {
+        return username.to_ascii_lowercase();
+    }
     let folded = normalize_username(username).to_lowercase();
     folded.nfkc().collect()
 }
