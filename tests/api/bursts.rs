@@ -83,7 +83,9 @@ fn past_the_queue_wait_limit_the_surplus_gets_503_and_the_rest_is_not_slowed() {
     assert_eq!(during, (200, 200, true), "JWKS, verify, queue still busy");
     let succeeded = replies.iter().filter(|reply| reply.status == 200).count();
     let turned_away: Vec<_> = replies.iter().filter(|reply| reply.status == 503).collect();
-    assert!(succeeded >= 2, "the queue admits what fits in a second");
+    // At least the first: nothing waits ahead of it. (How many more fit in a second depends
+    // on how fast this machine hashes while the test runs.)
+    assert!(succeeded >= 1, "the queue admits what fits in a second");
     assert!(!turned_away.is_empty(), "the surplus is turned away");
     assert_eq!(succeeded + turned_away.len(), burst, "nothing else");
     for reply in turned_away {
