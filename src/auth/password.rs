@@ -7,11 +7,15 @@
 //! queued hashes × the measured time of one hash ÷ threads. A legitimate burst (the morning
 //! sign-in wave, a load balancer failing over) queues as long as that stays within
 //! `password.max_queue_wait`; beyond it a request is turned away at once with `Retry-After`.
+//! A hash is timed in CPU time of its thread, first at start (the dummy hash, at the
+//! configured cost) and then every hash, so the figure follows the stored hashes' costs but
+//! not how busy the machine is: at the lowest priority a hash may wait for the CPU, and a
+//! measurement swollen by that would turn sign-ins away whenever other work runs.
 
 use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context;
 use secrecy::{ExposeSecret, SecretString};
@@ -75,7 +79,7 @@ struct Shared {
     max_wait: Duration,
     /// Hashes admitted and not yet finished (queued or running).
     pending: AtomicUsize,
-    /// A moving average of how long one hash takes here, in nanoseconds (0: not measured yet).
+    /// A moving average of the CPU time of one hash here, in nanoseconds (0: not measured yet).
     nanos_per_hash: AtomicU64,
     /// Hashes finished since start.
     finished: AtomicU64,
@@ -122,13 +126,14 @@ impl Hasher {
     /// request ever waits for it.
     pub fn dummy_hash(&self) -> &str {
         self.shared.dummy_hash.get_or_init(|| {
-            let started = Instant::now();
+            let started = thread_cpu_time();
             let hash = hash_now(
                 &SecretString::from(crate::tokens::new_id()),
                 self.shared.cost,
             )
             .expect("bcrypt hashes any short password");
-            self.shared.record(started.elapsed());
+            self.shared
+                .record(thread_cpu_time().saturating_sub(started));
             hash
         })
     }
@@ -176,9 +181,9 @@ impl Hasher {
             if reply.is_closed() {
                 return;
             }
-            let started = Instant::now();
+            let started = thread_cpu_time();
             let outcome = span.in_scope(f);
-            done.record(started.elapsed());
+            done.record(thread_cpu_time().saturating_sub(started));
             // Counted as finished before the caller hears, so it never sees itself queued.
             drop(finished);
             let _ = reply.send(outcome);
@@ -232,6 +237,15 @@ impl Shared {
         };
         self.nanos_per_hash.store(new, Ordering::Relaxed);
     }
+}
+
+/// The CPU time the calling thread has used.
+fn thread_cpu_time() -> Duration {
+    let now = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    Duration::new(
+        u64::try_from(now.tv_sec).unwrap_or(0),
+        u32::try_from(now.tv_nsec).unwrap_or(0),
+    )
 }
 
 /// Marks a job finished however it ends, panics included.
@@ -302,6 +316,19 @@ mod tests {
             &hashed
         ));
         assert!(!verify_now(&SecretString::from(long), "not a bcrypt hash"));
+    }
+
+    #[test]
+    fn a_hash_is_timed_in_cpu_time() {
+        let hasher = Hasher::start(1, 4, Duration::from_secs(10));
+        hasher.dummy_hash();
+        let measured = hasher.shared.nanos_per_hash.load(Ordering::Relaxed);
+        assert!(measured > 0, "the dummy hash is the first measurement");
+        // Sleeping uses no CPU: a job that sleeps is measured at next to nothing, where wall
+        // time would have added 200 ms / 8 to the average.
+        block_on(hasher.run(|| std::thread::sleep(Duration::from_millis(200)))).unwrap();
+        let after = hasher.shared.nanos_per_hash.load(Ordering::Relaxed);
+        assert!(after <= measured, "{measured} → {after}");
     }
 
     #[test]
