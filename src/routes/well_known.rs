@@ -9,16 +9,22 @@ use crate::state::AppState;
 /// The JWKS document: cacheable by anyone, revalidated with its strong ETag.
 pub async fn jwks(app: Data<AppState>, web: Data<WebConfig>, request: HttpRequest) -> HttpResponse {
     let jwks = app.keys.jwks();
-    // RFC 9110 §13.1.2: If-None-Match compares weakly, and `*` matches any current document.
-    let not_modified = request.headers().contains_key(header::IF_NONE_MATCH)
-        && match IfNoneMatch::parse(&request) {
+    let not_modified = match request.headers().get(header::IF_NONE_MATCH) {
+        None => false,
+        // What revalidating clients send: the ETag they were given, as is. Parsing it into
+        // actix's typed header costs a tenth of the request (callgrind), so only other forms
+        // are parsed.
+        Some(value) if value.as_bytes() == jwks.etag.as_bytes() => true,
+        // RFC 9110 §13.1.2: If-None-Match compares weakly, and `*` matches any current document.
+        Some(_) => match IfNoneMatch::parse(&request) {
             Ok(IfNoneMatch::Any) => true,
             Ok(IfNoneMatch::Items(tags)) => {
                 let current = EntityTag::new_strong(jwks.tag().to_owned());
                 tags.iter().any(|tag| tag.weak_eq(&current))
             }
             Err(_) => false,
-        };
+        },
+    };
     let mut response = if not_modified {
         HttpResponse::NotModified()
     } else {

@@ -50,6 +50,30 @@ fn jwks_answers_304_to_its_etag() {
 }
 
 #[test]
+fn jwks_revalidates_every_form_of_if_none_match() {
+    let app = TestApp::spawn();
+    let etag = app
+        .get("/.well-known/jwks.json")
+        .header("etag")
+        .unwrap()
+        .to_owned();
+    // RFC 9110 §13.1.2: a list, weak comparison, and `*`.
+    for value in [
+        format!("W/{etag}"),
+        format!("\"other\", {etag}"),
+        format!("{etag} , \"other\""),
+        "*".to_owned(),
+    ] {
+        let reply = app.get_with("/.well-known/jwks.json", ("if-none-match", &value));
+        assert_eq!(reply.status, 304, "{value}");
+    }
+    for value in ["\"other\", W/\"another\"", "not an entity tag", ""] {
+        let reply = app.get_with("/.well-known/jwks.json", ("if-none-match", value));
+        assert_eq!(reply.status, 200, "{value}");
+    }
+}
+
+#[test]
 fn kid_is_the_rfc_7638_thumbprint_of_the_key() {
     use base64::Engine;
     use sha2::Digest;
