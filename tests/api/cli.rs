@@ -434,3 +434,30 @@ fn key_rotation_settings_that_are_not_built_yet_stop_start_up() {
         .unwrap();
     assert!(out.status.success(), "{}", last_stderr_line(&out));
 }
+
+#[test]
+fn trusted_proxies_come_comma_separated_from_the_environment_and_are_checked() {
+    let ws = workspace();
+    let check = |value: &str| {
+        Command::new(binary())
+            .args(["--config", "idgate.toml", "check-config"])
+            .current_dir(ws.dir.path())
+            .env("IDGATE__SERVER__TRUSTED_PROXIES", value)
+            .output()
+            .unwrap()
+    };
+    let out = check("10.0.0.0/8,192.168.1.1");
+    assert!(out.status.success(), "{}", last_stderr_line(&out));
+    assert!(
+        stdout(&out).contains(r#"trusted_proxies = ["10.0.0.0/8", "192.168.1.1"]"#),
+        "{}",
+        stdout(&out)
+    );
+    let out = check("10.0.0.0/8,proxy.internal");
+    assert!(!out.status.success());
+    let line = last_stderr_line(&out);
+    assert!(
+        line.contains("server.trusted_proxies") && line.contains("proxy.internal"),
+        "{line}"
+    );
+}

@@ -166,3 +166,25 @@ fn browsers_on_allowed_origins_get_cors_answers() {
     let jwks = app.get_with("/.well-known/jwks.json", ("origin", "https://app.example"));
     assert_eq!(jwks.header("access-control-allow-origin"), Some("*"));
 }
+
+#[test]
+fn database_connections_use_tls_when_the_url_asks_for_it() {
+    use diesel::prelude::*;
+    let app = TestApp::spawn();
+    let url = secrecy::ExposeSecret::expose_secret(&app.settings.database.url).to_owned();
+    if !url.contains("sslmode=require") {
+        eprintln!("not a PostgreSQL URL with sslmode=require; nothing to check");
+        return;
+    }
+    #[derive(QueryableByName)]
+    struct Ssl {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        ssl: bool,
+    }
+    let mine: Ssl = diesel::sql_query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+        .get_result(&mut *app.conn())
+        .unwrap();
+    assert!(mine.ssl, "the pool's connection is not encrypted");
+    // And the server answers over such connections.
+    assert_eq!(app.get("/readyz").status, 200);
+}
