@@ -11,10 +11,10 @@ use idgate::config::Settings;
 use idgate::db::Db;
 use idgate::db::models::{NewRefreshFamily, NewUser, RefreshFamily, User};
 use idgate::keys::{self, Jwks, KeyStore};
-use idgate::sessions::{Refreshed, SessionPolicy, rotate_family};
+use idgate::sessions::{RefreshRequest, Refreshed, SessionPolicy, rotate_family};
 use idgate::tokens::issue::{access_claims, issue_access_token, issue_refresh_token};
 use idgate::tokens::verify::{verify_access, verify_refresh};
-use idgate::tokens::{RefreshClaims, RefreshSlot, Subject, TokenRules, new_id};
+use idgate::tokens::{Grantee, RefreshClaims, RefreshSlot, Subject, TokenRules, new_id};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use rsa::pkcs1::EncodeRsaPrivateKey;
 use rsa::pkcs8::DecodePrivateKey;
@@ -53,7 +53,7 @@ fn signing(c: &mut Criterion) {
     let mut group = c.benchmark_group("sign");
     group.bench_function("access_token_aws_lc_parsed_once", |b| {
         b.iter(|| {
-            let claims = access_claims(&f.rules, &user, "sid", unix_now());
+            let claims = access_claims(&f.rules, &user, "sid", Grantee::FIRST_PARTY, unix_now());
             black_box(issue_access_token(key, &claims).unwrap())
         })
     });
@@ -67,7 +67,7 @@ fn signing(c: &mut Criterion) {
     let encoding = EncodingKey::from_rsa_der(der.as_bytes());
     group.bench_function("access_token_jsonwebtoken_encode", |b| {
         b.iter(|| {
-            let claims = access_claims(&f.rules, &user, "sid", unix_now());
+            let claims = access_claims(&f.rules, &user, "sid", Grantee::FIRST_PARTY, unix_now());
             black_box(
                 jsonwebtoken::encode(&Header::new(Algorithm::RS256), &claims, &encoding).unwrap(),
             )
@@ -81,7 +81,11 @@ fn verifying(c: &mut Criterion) {
     let key = f.keys.signing_key();
     let user = sample_user();
     let now = unix_now();
-    let access = issue_access_token(key, &access_claims(&f.rules, &user, "sid", now)).unwrap();
+    let access = issue_access_token(
+        key,
+        &access_claims(&f.rules, &user, "sid", Grantee::FIRST_PARTY, now),
+    )
+    .unwrap();
     let slot = RefreshSlot {
         jti: new_id(),
         kid: key.kid.0.clone(),
@@ -146,6 +150,8 @@ fn refresh_transaction(c: &mut Criterion, name: &str, url: &str) {
             current_exp: now + 86_400,
             created_at: now,
             ends_at: now + 86_400,
+            client_id: None,
+            scope: "openid profile email",
         },
     )
     .unwrap();
@@ -161,12 +167,13 @@ fn refresh_transaction(c: &mut Criterion, name: &str, url: &str) {
         sid,
     };
     c.bench_function(&format!("refresh_transaction/{name}"), |b| {
-        b.iter(
-            || match rotate_family(&mut conn, &policy, &claims, "kid", unix_now()) {
-                Ok(Refreshed::Rotated(_, next)) => claims.jti = next.jti,
+        b.iter(|| {
+            let request = RefreshRequest::default();
+            match rotate_family(&mut conn, &policy, &claims, "kid", request, unix_now()) {
+                Ok(Refreshed::Rotated(renewal)) => claims.jti = renewal.slot.jti,
                 _ => panic!("the current token always rotates"),
-            },
-        )
+            }
+        })
     });
 }
 

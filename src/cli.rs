@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::accounts::{Accounts, NewAccount};
 use crate::auth::Hasher;
@@ -16,6 +16,7 @@ use crate::config::{self, Settings};
 use crate::db::Db;
 use crate::error::Error;
 use crate::keys::{self, KeyStore};
+use crate::oauth::{Clients, NewClient};
 use crate::sessions::{Revocations, SessionPolicy, Sweeper};
 use crate::startup::Application;
 use crate::telemetry;
@@ -48,9 +49,39 @@ pub enum Command {
     /// Manage user accounts.
     #[command(subcommand)]
     Users(UsersCommand),
+    /// Manage OAuth 2 / OpenID Connect clients (apps).
+    #[command(subcommand)]
+    Clients(ClientsCommand),
     /// Manage issued tokens.
     #[command(subcommand)]
     Tokens(TokensCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClientsCommand {
+    /// Register a client; prints its id and secret (shown only this once) as one JSON line.
+    Create {
+        client_id: String,
+        /// A redirect URI, compared exactly (repeat for several).
+        #[arg(long = "redirect-uri", value_name = "URI")]
+        redirect_uris: Vec<String>,
+        /// Where RP-initiated logout may send the user back (repeat for several).
+        #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
+        post_logout_redirect_uris: Vec<String>,
+        /// A browser or native app: no secret, PKCE required.
+        #[arg(long)]
+        public: bool,
+        /// An allowed grant type (repeat; default authorization_code and refresh_token).
+        #[arg(long = "grant", value_name = "TYPE")]
+        grant_types: Vec<String>,
+        /// An allowed scope (repeat; default openid, profile and email).
+        #[arg(long = "scope", value_name = "SCOPE")]
+        scopes: Vec<String>,
+    },
+    /// List clients.
+    List,
+    /// Delete a client and revoke every session granted to it.
+    Delete { client_id: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -99,6 +130,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keys(KeysCommand::Generate) => keys_generate(&settings),
         Command::Keys(KeysCommand::List) => keys_list(&settings),
         Command::Users(command) => users(&settings, command),
+        Command::Clients(command) => clients(&settings, command),
         Command::Tokens(TokensCommand::FlushExpired) => tokens_flush_expired(&settings),
     }
 }
@@ -241,6 +273,72 @@ fn users(settings: &Settings, command: UsersCommand) -> anyhow::Result<()> {
     })
 }
 
+fn clients(settings: &Settings, command: ClientsCommand) -> anyhow::Result<()> {
+    let db = Db::connect_single(&settings.database)?;
+    let clock = Clock::system();
+    let horizon = SessionPolicy::from_settings(settings).revocation_horizon();
+    let revocations = Arc::new(Revocations::new(db.clone(), clock.clone(), horizon));
+    let clients = Clients::new(db, revocations, clock);
+    run_async(async move {
+        match command {
+            ClientsCommand::Create {
+                client_id,
+                redirect_uris,
+                post_logout_redirect_uris,
+                public,
+                grant_types,
+                scopes,
+            } => {
+                let new = NewClient {
+                    client_id,
+                    public,
+                    redirect_uris,
+                    post_logout_redirect_uris,
+                    grant_types,
+                    scopes,
+                };
+                let created = clients.create(new).await.map_err(domain)?;
+                let line = serde_json::json!({
+                    "client_id": created.client.id,
+                    "client_secret": created.secret.as_ref().map(|secret| secret.expose_secret()),
+                });
+                println!("{line}");
+            }
+            ClientsCommand::List => {
+                let list = clients.list().await.map_err(domain)?;
+                println!(
+                    "{:<24}  {:<12}  {:<40}  {:<24}  redirect URIs",
+                    "client_id", "type", "grants", "scopes"
+                );
+                for client in list {
+                    let grants: Vec<&str> = client.grant_types.iter().map(|g| g.as_str()).collect();
+                    println!(
+                        "{:<24}  {:<12}  {:<40}  {:<24}  {}",
+                        client.id,
+                        if client.public {
+                            "public"
+                        } else {
+                            "confidential"
+                        },
+                        grants.join(","),
+                        client.scope.to_string(),
+                        if client.redirect_uris.is_empty() {
+                            "-".to_owned()
+                        } else {
+                            client.redirect_uris.join(" ")
+                        },
+                    );
+                }
+            }
+            ClientsCommand::Delete { client_id } => {
+                let revoked = clients.delete(&client_id).await.map_err(domain)?;
+                println!("deleted client {client_id}; {revoked} session(s) revoked");
+            }
+        }
+        Ok(())
+    })
+}
+
 fn tokens_flush_expired(settings: &Settings) -> anyhow::Result<()> {
     let sweeper = Sweeper::new(
         Db::connect_single(&settings.database)?,
@@ -313,6 +411,10 @@ fn domain(error: Error) -> anyhow::Error {
         | Error::RegistrationClosed
         | Error::UsernameTaken
         | Error::NotFound(_)
+        | Error::InvalidClient
+        | Error::UnauthorizedClient(_)
+        | Error::InvalidScope(_)
+        | Error::ClientIdTaken
         | Error::Throttled { .. }
         | Error::Busy { .. }
         | Error::Unavailable(_)) => anyhow::anyhow!("{other}"),

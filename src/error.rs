@@ -24,6 +24,17 @@ pub enum Error {
     RegistrationClosed,
     #[error("a user with that username already exists")]
     UsernameTaken,
+    /// Client authentication failed: unknown client, wrong or missing secret (RFC 6749 §5.2).
+    #[error("client authentication failed")]
+    InvalidClient,
+    /// The client may not use this grant type.
+    #[error("{0}")]
+    UnauthorizedClient(String),
+    /// A scope the client or the grant does not allow.
+    #[error("{0}")]
+    InvalidScope(String),
+    #[error("a client with that client_id already exists")]
+    ClientIdTaken,
     #[error("{0} not found")]
     NotFound(String),
     /// Too many failed sign-ins (API.md §6); no password was checked.

@@ -11,6 +11,7 @@ use crate::db::Db;
 use crate::health::Health;
 use crate::keys::KeyStore;
 use crate::net::TrustedProxies;
+use crate::oauth::Clients;
 use crate::sessions::{Revocations, SessionPolicy, Sessions, Sweeper};
 
 /// Every service a request or a background task can reach; cheap to clone.
@@ -23,6 +24,7 @@ pub struct AppState {
     pub sessions: Sessions,
     pub authenticator: Authenticator,
     pub accounts: Accounts,
+    pub clients: Clients,
     pub revocations: Arc<Revocations>,
     pub sweeper: Sweeper,
     pub health: Health,
@@ -78,6 +80,7 @@ impl AppState {
                 clock.clone(),
                 settings.registration.open,
             ),
+            clients: Clients::new(db.clone(), revocations.clone(), clock.clone()),
             sweeper: Sweeper::new(db.clone(), clock, &settings),
             health: Health::new(db, keys.clone()),
             revocations,

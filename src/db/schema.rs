@@ -27,6 +27,20 @@ diesel::table! {
         created_at -> BigInt,
         ends_at -> BigInt,
         revoked_at -> Nullable<BigInt>,
+        client_id -> Nullable<Text>,
+        scope -> Text,
+    }
+}
+
+diesel::table! {
+    oauth_clients (id) {
+        id -> Text,
+        secret_sha256 -> Nullable<Text>,
+        redirect_uris -> Text,
+        post_logout_redirect_uris -> Text,
+        grant_types -> Text,
+        scopes -> Text,
+        created_at -> BigInt,
     }
 }
 

@@ -51,6 +51,10 @@ impl ResponseError for ApiError {
                 Error::RegistrationClosed => StatusCode::FORBIDDEN,
                 Error::UsernameTaken => StatusCode::CONFLICT,
                 Error::NotFound(_) => StatusCode::NOT_FOUND,
+                Error::InvalidClient => StatusCode::UNAUTHORIZED,
+                Error::UnauthorizedClient(_) => StatusCode::FORBIDDEN,
+                Error::InvalidScope(_) => StatusCode::BAD_REQUEST,
+                Error::ClientIdTaken => StatusCode::CONFLICT,
                 Error::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
                 Error::Busy { .. } | Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
                 Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -79,6 +83,12 @@ impl ResponseError for ApiError {
                     json!({"username": ["A user with that username already exists."]})
                 }
                 Error::NotFound(what) => detail(&format!("{what} not found."), "not_found"),
+                Error::InvalidClient => detail("Client authentication failed.", "invalid_client"),
+                Error::UnauthorizedClient(reason) => detail(reason, "unauthorized_client"),
+                Error::InvalidScope(reason) => detail(reason, "invalid_scope"),
+                Error::ClientIdTaken => {
+                    json!({"client_id": ["A client with that client_id already exists."]})
+                }
                 // Django REST framework's throttling answer, word for word.
                 Error::Throttled { retry_after } => {
                     response.insert_header((header::RETRY_AFTER, retry_after.to_string()));

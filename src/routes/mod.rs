@@ -6,6 +6,7 @@ pub mod extract;
 pub mod health;
 pub mod input;
 pub mod middleware;
+pub mod oauth;
 pub mod scheduling;
 pub mod well_known;
 
@@ -13,6 +14,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{FromRequest, Handler, HttpRequest, HttpResponse, Responder, guard, web};
 
 use self::error::ApiError;
+use self::oauth::error::OAuthError;
 
 pub const JWKS: &str = "/.well-known/jwks.json";
 pub const OPENID_CONFIGURATION: &str = "/.well-known/openid-configuration";
@@ -24,6 +26,7 @@ pub const TOKEN_BLACKLIST: &str = "/api/token/blacklist";
 pub const USERS: &str = "/api/users";
 pub const USERS_ME: &str = "/api/users/me";
 pub const USERS_ME_PASSWORD: &str = "/api/users/me/password";
+pub const OAUTH_TOKEN: &str = "/oauth/token";
 pub const HEALTHZ: &str = "/healthz";
 pub const READYZ: &str = "/readyz";
 
@@ -71,6 +74,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
     route(config, Write, USERS, users::register);
     route(config, Read, USERS_ME, users::me);
     route(config, Write, USERS_ME_PASSWORD, users::change_password);
+    route(config, Write, OAUTH_TOKEN, oauth::token::token);
     route(config, Read, HEALTHZ, health::healthz);
     route(config, Read, READYZ, health::readyz);
     config.default_service(web::to(not_found));
@@ -112,9 +116,12 @@ where
         let resource = web::resource(spelling)
             .route(methods.route().to(handler.clone()))
             .default_service(web::to(move |request: HttpRequest| async move {
-                let mut response = actix_web::ResponseError::error_response(
-                    &ApiError::MethodNotAllowed(request.method().to_string()),
-                );
+                let method = request.method().to_string();
+                let mut response = if is_oauth(request.path()) {
+                    actix_web::ResponseError::error_response(&OAuthError::MethodNotAllowed(method))
+                } else {
+                    actix_web::ResponseError::error_response(&ApiError::MethodNotAllowed(method))
+                };
                 response
                     .headers_mut()
                     .insert(header::ALLOW, HeaderValue::from_static(allow));
@@ -124,8 +131,18 @@ where
     }
 }
 
-async fn not_found() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::NoRoute)
+/// A 404 in the shape of the surface the path belongs to.
+async fn not_found(request: HttpRequest) -> HttpResponse {
+    if is_oauth(request.path()) {
+        actix_web::ResponseError::error_response(&OAuthError::NoRoute)
+    } else {
+        actix_web::ResponseError::error_response(&ApiError::NoRoute)
+    }
+}
+
+/// Paths whose errors are RFC 6749 JSON rather than simplejwt's.
+fn is_oauth(path: &str) -> bool {
+    path.starts_with("/oauth/")
 }
 
 /// `Cache-Control: no-store` for every answer that carries a token or a secret.

@@ -58,12 +58,17 @@ pub async fn openid_configuration(app: Data<AppState>, web: Data<WebConfig>) -> 
         .json(json!({
             "issuer": settings.issuer,
             "jwks_uri": settings.url(routes::JWKS),
+            "token_endpoint": settings.url(routes::OAUTH_TOKEN),
+            "grant_types_supported": ["password", "refresh_token", "client_credentials"],
+            "token_endpoint_auth_methods_supported":
+                ["client_secret_basic", "client_secret_post", "none"],
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["RS256"],
             "scopes_supported": ["openid", "profile", "email"],
             "claims_supported": [
                 "iss", "sub", "aud", "exp", "iat", "jti", "sid", "scope", "client_id", "roles",
-                "user_id", "token_type"
+                "user_id", "token_type", "auth_time", "nonce", "azp", "at_hash",
+                "preferred_username", "email", "email_verified"
             ],
         }))
 }

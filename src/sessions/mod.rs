@@ -24,9 +24,16 @@ use crate::db::models::{NewRefreshFamily, NextRefreshToken, RefreshFamily, User}
 use crate::db::{AnyConnection, Db};
 use crate::error::Error;
 use crate::keys::KeyStore;
-use crate::tokens::issue::{access_claims, issue_access_token, issue_refresh_token};
+use crate::scope::Scope;
+use crate::tokens::issue::{
+    FIRST_PARTY_SCOPE, access_claims, client_access_claims, id_token_claims, issue_access_token,
+    issue_id_token, issue_refresh_token,
+};
 use crate::tokens::verify::{Verified, verify, verify_access, verify_refresh};
-use crate::tokens::{AccessClaims, RefreshClaims, RefreshSlot, Subject, TokenRules, new_id};
+use crate::tokens::{
+    AccessClaims, Authentication, Grantee, Identity, RefreshClaims, RefreshSlot, Subject,
+    TokenRules, new_id,
+};
 
 /// How sessions behave: the token rules and `tokens.*` of the configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,31 +69,83 @@ impl SessionPolicy {
     }
 }
 
-/// The tokens of a sign-in or a refresh. `Debug` shows neither.
+/// To whom a sign-in session is granted, and for what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    /// The registered client; `None` for the first-party simplejwt API.
+    pub client_id: Option<String>,
+    pub scope: Scope,
+    /// Whether the client gets a refresh token (it is allowed the `refresh_token` grant).
+    pub refresh_token: bool,
+}
+
+impl Grant {
+    /// The simplejwt API's sign-in: everything about the user, and a refresh token.
+    pub fn first_party() -> Grant {
+        Grant {
+            client_id: None,
+            scope: Scope::from_stored(FIRST_PARTY_SCOPE),
+            refresh_token: true,
+        }
+    }
+}
+
+/// The tokens of a sign-in or a refresh. `Debug` shows none of them.
 #[derive(Clone)]
 pub struct IssuedTokens {
     pub access: String,
-    /// Absent when rotation is off and the client keeps its refresh token.
+    /// Absent when rotation is off and the client keeps its refresh token, or when the client
+    /// gets none.
     pub refresh: Option<String>,
+    /// For a registered client granted `openid`.
+    pub id_token: Option<String>,
+    /// The scope of the access token.
+    pub scope: Scope,
+    /// Seconds the access token lives.
+    pub expires_in: i64,
 }
 
 impl std::fmt::Debug for IssuedTokens {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redacted = |token: &Option<String>| token.as_ref().map(|_| "<redacted>");
         f.debug_struct("IssuedTokens")
             .field("access", &"<redacted>")
-            .field("refresh", &self.refresh.as_ref().map(|_| "<redacted>"))
+            .field("refresh", &redacted(&self.refresh))
+            .field("id_token", &redacted(&self.id_token))
+            .field("scope", &self.scope)
             .finish()
     }
 }
 
+/// What a refresh renews: the user, the refresh token to hand out, and the grant.
+pub struct Renewal {
+    pub user: User,
+    pub slot: RefreshSlot,
+    pub client_id: Option<String>,
+    /// The family's scope, or the narrower one the refresh asked for.
+    pub scope: Scope,
+    /// When the user signed in (the family began).
+    pub auth_time: i64,
+}
+
 /// How the database half of a refresh was decided.
 pub enum Refreshed {
-    /// The presented token was current and is now retired in favour of this slot.
-    Rotated(User, RefreshSlot),
+    /// The presented token was current and is now retired in favour of the renewal's slot.
+    Rotated(Renewal),
     /// The token was retired within the grace (or rotation is off): the current one stands.
-    Current(User, RefreshSlot),
+    Current(Renewal),
     /// A retired token came back after the grace: the family is now revoked.
     Revoked,
+}
+
+/// Whose refresh token is presented, and for what.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RefreshRequest<'a> {
+    /// The authenticated client; `None` on the simplejwt API. A family refreshes only for
+    /// the client it was granted to (RFC 6749 §6).
+    pub client_id: Option<&'a str>,
+    /// A narrower scope than the family's (RFC 6749 §6); `None` keeps the family's.
+    pub scope: Option<&'a Scope>,
 }
 
 /// Starts, refreshes, revokes and checks sign-in sessions.
@@ -116,9 +175,14 @@ impl Sessions {
         }
     }
 
-    /// Starts a sign-in session for `user` (already authenticated): a new family, its first
-    /// pair of tokens, and the user's `last_login`.
+    /// Starts a sign-in session of the simplejwt API for `user` (already authenticated).
     pub async fn start(&self, user: &User) -> Result<IssuedTokens, Error> {
+        self.start_with(user, &Grant::first_party()).await
+    }
+
+    /// Starts a sign-in session for `user` (already authenticated) granted as `grant` says: a
+    /// new family, its first tokens, and the user's `last_login`.
+    pub async fn start_with(&self, user: &User, grant: &Grant) -> Result<IssuedTokens, Error> {
         let policy = &self.policy;
         let key = self.keys.signing_key();
         let now = self.clock.now();
@@ -136,6 +200,7 @@ impl Sessions {
         };
         let sid = new_id();
         let (family_id, user_id, first) = (sid.clone(), user.id.clone(), slot.clone());
+        let (client_id, scope) = (grant.client_id.clone(), grant.scope.to_string());
         self.db
             .write(move |conn| {
                 conn.transaction(|conn| {
@@ -150,6 +215,8 @@ impl Sessions {
                             current_exp: first.exp,
                             created_at: now,
                             ends_at,
+                            client_id: client_id.as_deref(),
+                            scope: &scope,
                         },
                     )?;
                     User::record_login(conn, &user_id, now)?;
@@ -158,59 +225,148 @@ impl Sessions {
                 Ok(())
             })
             .await?;
-        tracing::info!(user.id = %user.id, session.id = %sid, "signed in");
+        tracing::info!(
+            user.id = %user.id,
+            session.id = %sid,
+            client.id = grant.client_id.as_deref().unwrap_or("-"),
+            "signed in"
+        );
+        let renewal = Renewal {
+            user: user.clone(),
+            slot,
+            client_id: grant.client_id.clone(),
+            scope: grant.scope.clone(),
+            auth_time: now,
+        };
+        self.tokens_for(&renewal, &sid, grant.refresh_token, now)
+    }
+
+    /// The tokens of session `sid` at `now`: an access token, the refresh token of the
+    /// renewal's slot when `with_refresh`, an ID token for a client granted `openid`.
+    fn tokens_for(
+        &self,
+        renewal: &Renewal,
+        sid: &str,
+        with_refresh: bool,
+        now: i64,
+    ) -> Result<IssuedTokens, Error> {
+        let rules = &self.policy.tokens;
+        let signer = self.keys.signing_key();
+        let scope = renewal.scope.to_string();
+        let grantee = match &renewal.client_id {
+            Some(client_id) => Grantee {
+                client_id,
+                scope: &scope,
+            },
+            None => Grantee::FIRST_PARTY,
+        };
+        let user = &renewal.user;
         let access = issue_access_token(
-            key,
-            &access_claims(&policy.tokens, &subject(user), &sid, now),
+            signer,
+            &access_claims(rules, &subject(user), sid, grantee, now),
         )?;
-        let refresh = issue_refresh_token(key, &policy.tokens, &user.id, &sid, &slot)?;
+        let refresh = if with_refresh {
+            // The slot names the key its token was signed with; a key no longer loaded cannot
+            // rebuild it, and the client must sign in again.
+            let slot_key = self
+                .keys
+                .find(&renewal.slot.kid)
+                .ok_or(Error::TokenInvalid)?;
+            Some(issue_refresh_token(
+                slot_key,
+                rules,
+                &user.id,
+                sid,
+                &renewal.slot,
+            )?)
+        } else {
+            None
+        };
+        let id_token = if renewal.client_id.is_some() && renewal.scope.contains("openid") {
+            let identity = Identity {
+                user_id: &user.id,
+                username: &user.username,
+                email: user.email.as_deref(),
+            };
+            let authentication = Authentication {
+                sid,
+                auth_time: renewal.auth_time,
+                nonce: None,
+            };
+            let claims = id_token_claims(rules, &identity, &authentication, grantee, &access, now);
+            Some(issue_id_token(signer, &claims)?)
+        } else {
+            None
+        };
         Ok(IssuedTokens {
             access,
-            refresh: Some(refresh),
+            refresh,
+            id_token,
+            scope: renewal.scope.clone(),
+            expires_in: rules.access_ttl,
         })
+    }
+
+    /// A client's own access token (client credentials): no user, no session, no refresh.
+    pub fn issue_for_client(&self, client_id: &str, scope: &Scope) -> Result<IssuedTokens, Error> {
+        let rules = &self.policy.tokens;
+        let scope_text = scope.to_string();
+        let grantee = Grantee {
+            client_id,
+            scope: &scope_text,
+        };
+        let claims = client_access_claims(rules, grantee, self.clock.now());
+        Ok(IssuedTokens {
+            access: issue_access_token(self.keys.signing_key(), &claims)?,
+            refresh: None,
+            id_token: None,
+            scope: scope.clone(),
+            expires_in: rules.access_ttl,
+        })
+    }
+
+    /// Exchanges a refresh token of the simplejwt API for new tokens.
+    pub async fn refresh(&self, token: &str) -> Result<IssuedTokens, Error> {
+        self.refresh_for(token, RefreshRequest::default()).await
     }
 
     /// Exchanges a refresh token for a new access token and, with rotation on, the family's
     /// next refresh token. Of concurrent refreshes of one token, exactly one rotates; the
     /// others get the token it rotated to.
-    pub async fn refresh(&self, token: &str) -> Result<IssuedTokens, Error> {
+    pub async fn refresh_for(
+        &self,
+        token: &str,
+        request: RefreshRequest<'_>,
+    ) -> Result<IssuedTokens, Error> {
         let claims = verify_refresh(&self.keys, &self.policy.tokens, token, self.clock.now())?;
         let (policy, clock) = (self.policy.clone(), self.clock.clone());
         let signing_kid = self.keys.signing_key().kid.0.clone();
         let sid = claims.sid.clone();
+        let client_id = request.client_id.map(str::to_owned);
+        let scope = request.scope.cloned();
         let outcome = self
             .db
-            .write(move |conn| rotate_family(conn, &policy, &claims, &signing_kid, clock.now()))
+            .write(move |conn| {
+                let request = RefreshRequest {
+                    client_id: client_id.as_deref(),
+                    scope: scope.as_ref(),
+                };
+                rotate_family(conn, &policy, &claims, &signing_kid, request, clock.now())
+            })
             .await?;
-        let (user, slot, rotated) = match outcome {
-            Refreshed::Rotated(user, slot) => (user, slot, true),
-            Refreshed::Current(user, slot) => (user, slot, false),
+        let (renewal, rotated) = match outcome {
+            Refreshed::Rotated(renewal) => (renewal, true),
+            Refreshed::Current(renewal) => (renewal, false),
             Refreshed::Revoked => {
                 self.revocations.sync().await?;
                 return Err(Error::TokenInvalid);
             }
         };
-        let now = self.clock.now();
-        let rules = &self.policy.tokens;
-        let signer = self.keys.signing_key();
-        let access = issue_access_token(signer, &access_claims(rules, &subject(&user), &sid, now))?;
-        if !self.policy.rotate {
-            return Ok(IssuedTokens {
-                access,
-                refresh: None,
-            });
-        }
-        // The slot names the key its token was signed with; a key no longer loaded cannot
-        // rebuild it, and the client must sign in again.
-        let slot_key = self.keys.find(&slot.kid).ok_or(Error::TokenInvalid)?;
-        let refresh = issue_refresh_token(slot_key, rules, &user.id, &sid, &slot)?;
+        let tokens = self.tokens_for(&renewal, &sid, self.policy.rotate, self.clock.now())?;
         if rotated {
-            tracing::debug!(user.id = %user.id, session.id = %sid, "refresh token rotated");
+            tracing::debug!(user.id = %renewal.user.id, session.id = %sid, "refresh token rotated");
         }
-        Ok(IssuedTokens {
-            access,
-            refresh: Some(refresh),
-        })
+        Ok(tokens)
     }
 
     /// Blacklists a refresh token: its family (the whole sign-in session) can no longer
@@ -238,7 +394,7 @@ impl Sessions {
     pub async fn verify(&self, token: &str) -> Result<(), Error> {
         match verify(&self.keys, &self.policy.tokens, token, self.clock.now())? {
             Verified::Access { sid } => {
-                if self.revocations.is_revoked(&sid) {
+                if sid.is_some_and(|sid| self.revocations.is_revoked(&sid)) {
                     return Err(Error::TokenInvalid);
                 }
                 Ok(())
@@ -266,7 +422,8 @@ impl Sessions {
             access_token,
             self.clock.now(),
         )?;
-        let sid = claims.sid.clone();
+        // A client's own token speaks for no user.
+        let sid = claims.sid.clone().ok_or(Error::TokenInvalid)?;
         let found = self
             .db
             .run(move |conn| Ok(RefreshFamily::find_with_user(conn, &sid)?))
@@ -305,6 +462,7 @@ pub fn rotate_family(
     policy: &SessionPolicy,
     claims: &RefreshClaims,
     signing_kid: &str,
+    request: RefreshRequest<'_>,
     now: i64,
 ) -> Result<Refreshed, Error> {
     // Two reads at most: a lost race re-reads the winner's row once.
@@ -312,13 +470,36 @@ pub fn rotate_family(
         let Some((family, user)) = RefreshFamily::find_with_user(conn, &claims.sid)? else {
             return Err(Error::TokenInvalid);
         };
-        if family.revoked_at.is_some() || !user.is_active || family.user_id != claims.sub {
+        if family.revoked_at.is_some()
+            || !user.is_active
+            || family.user_id != claims.sub
+            || family.client_id.as_deref() != request.client_id
+        {
             return Err(Error::TokenInvalid);
         }
+        let granted = Scope::from_stored(&family.scope);
+        let scope = match request.scope {
+            None => granted,
+            Some(asked) => match asked.first_outside(&granted) {
+                None => asked.clone(),
+                Some(extra) => {
+                    return Err(Error::InvalidScope(format!(
+                        "scope {extra:?} was not granted to this session"
+                    )));
+                }
+            },
+        };
+        let renewal = |user: User, slot: RefreshSlot| Renewal {
+            user,
+            slot,
+            client_id: family.client_id.clone(),
+            scope: scope.clone(),
+            auth_time: family.created_at,
+        };
         if family.current_jti == claims.jti {
             if !policy.rotate {
                 let slot = slot_of(&family);
-                return Ok(Refreshed::Current(user, slot));
+                return Ok(Refreshed::Current(renewal(user, slot)));
             }
             let exp = if policy.sliding {
                 (now + policy.refresh_ttl).min(family.ends_at)
@@ -339,7 +520,7 @@ pub fn rotate_family(
                 exp: next.exp,
             };
             if RefreshFamily::rotate(conn, &family.id, &claims.jti, &update, now)? {
-                return Ok(Refreshed::Rotated(user, next));
+                return Ok(Refreshed::Rotated(renewal(user, next)));
             }
             continue;
         }
@@ -349,7 +530,7 @@ pub fn rotate_family(
                 .is_some_and(|rotated| now - rotated <= policy.reuse_grace);
         if within_grace {
             let slot = slot_of(&family);
-            return Ok(Refreshed::Current(user, slot));
+            return Ok(Refreshed::Current(renewal(user, slot)));
         }
         // A retired token after the grace: someone kept a copy. Cut the whole family off.
         if RefreshFamily::revoke(conn, &family.id, now)? {

@@ -5,8 +5,8 @@ pub mod claims;
 pub mod issue;
 pub mod verify;
 
-pub use claims::{AccessClaims, RefreshClaims};
-pub use issue::{RefreshSlot, Subject, TokenRules};
+pub use claims::{AccessClaims, IdClaims, RefreshClaims};
+pub use issue::{Authentication, Grantee, Identity, RefreshSlot, Subject, TokenRules};
 
 /// A fresh random identifier (122 random bits) for users, sessions and tokens.
 pub fn new_id() -> String {

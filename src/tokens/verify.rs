@@ -25,8 +25,8 @@ enum TokenKind {
 /// What the `verify` endpoint needs to know of a token whose signature and claims passed.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Verified {
-    /// An access token of this sign-in session.
-    Access { sid: String },
+    /// An access token of this sign-in session; a client's own token has none.
+    Access { sid: Option<String> },
     /// A refresh token: its session, and its id to compare with the session's current one.
     Refresh { sid: String, jti: String },
 }
@@ -57,8 +57,8 @@ struct CommonClaims<'a> {
     jti: Cow<'a, str>,
     #[serde(borrow)]
     token_type: Cow<'a, str>,
-    #[serde(borrow)]
-    sid: Cow<'a, str>,
+    #[serde(borrow, default)]
+    sid: Option<Cow<'a, str>>,
 }
 
 /// Longer headers and signatures than these are not idgate's (its headers are about 100 bytes,
@@ -102,10 +102,10 @@ pub fn verify(
     let claims: CommonClaims = read_claims(rules, kind, &payload, now)?;
     Ok(match kind {
         TokenKind::Access => Verified::Access {
-            sid: claims.sid.into_owned(),
+            sid: claims.sid.map(Cow::into_owned),
         },
         TokenKind::Refresh => Verified::Refresh {
-            sid: claims.sid.into_owned(),
+            sid: claims.sid.ok_or(Error::TokenInvalid)?.into_owned(),
             jti: claims.jti.into_owned(),
         },
     })
@@ -230,7 +230,7 @@ mod tests {
     use crate::clock::unix_now;
     use crate::config::Settings;
     use crate::tokens::issue::{
-        RefreshSlot, Subject, access_claims, issue_access_token, issue_refresh_token,
+        Grantee, RefreshSlot, Subject, access_claims, issue_access_token, issue_refresh_token,
     };
 
     fn setup() -> (tempfile::TempDir, TokenRules, KeyStore) {
@@ -272,7 +272,7 @@ mod tests {
         let key = keys.signing_key();
         let now = unix_now();
         let sign = |edit: &dyn Fn(&mut AccessClaims)| {
-            let mut claims = access_claims(&rules, &user(), "s1", now);
+            let mut claims = access_claims(&rules, &user(), "s1", Grantee::FIRST_PARTY, now);
             edit(&mut claims);
             issue_access_token(key, &claims).unwrap()
         };
@@ -291,11 +291,11 @@ mod tests {
     fn the_header_decides_the_kind_and_odd_tokens_are_refused() {
         let (_dir, rules, keys) = setup();
         let key = keys.signing_key();
-        let claims = access_claims(&rules, &user(), "s1", unix_now());
+        let claims = access_claims(&rules, &user(), "s1", Grantee::FIRST_PARTY, unix_now());
         let access = issue_access_token(key, &claims).unwrap();
         assert!(matches!(
             verify(&keys, &rules, &access),
-            Ok(Verified::Access { sid }) if sid == "s1"
+            Ok(Verified::Access { sid: Some(sid) }) if sid == "s1"
         ));
         // RFC 9068 §4 allows the media-type spelling of `typ`.
         let prefixed = key.sign_rs256("application/at+jwt", &claims).unwrap();
@@ -341,7 +341,11 @@ mod tests {
             }
         );
         assert!(verify_access(&keys, &rules, &refresh).is_err());
-        let access = issue_access_token(key, &access_claims(&rules, &user(), "s1", now)).unwrap();
+        let access = issue_access_token(
+            key,
+            &access_claims(&rules, &user(), "s1", Grantee::FIRST_PARTY, now),
+        )
+        .unwrap();
         assert!(verify_refresh(&keys, &rules, &access).is_err());
         // A flipped bit in the tag.
         let mut forged = refresh.clone().into_bytes();

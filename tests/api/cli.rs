@@ -461,3 +461,145 @@ fn trusted_proxies_come_comma_separated_from_the_environment_and_are_checked() {
         "{line}"
     );
 }
+
+#[test]
+fn clients_create_prints_the_secret_once_and_the_server_accepts_it_at_once() {
+    let app = TestApp::spawn();
+    let config = app.dir.path().join("idgate.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[database]\nurl = \"{}\"\n[keys]\ndir = \"keys\"\n",
+            secrecy::ExposeSecret::expose_secret(&app.settings.database.url)
+        ),
+    )
+    .unwrap();
+    let out = idgate(
+        app.dir.path(),
+        &[
+            "clients",
+            "create",
+            "reports",
+            "--grant",
+            "client_credentials",
+            "--scope",
+            "api:read",
+            "--scope",
+            "api:write",
+        ],
+        "",
+    );
+    assert!(out.status.success(), "{}", last_stderr_line(&out));
+    let printed: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(printed["client_id"], "reports");
+    let secret = printed["client_secret"].as_str().unwrap().to_owned();
+    assert_eq!(secret.len(), 43, "256 bits, base64url");
+
+    let reply = app.post_form(
+        "/oauth/token",
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", "reports"),
+            ("client_secret", &secret),
+        ],
+        &[],
+    );
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(reply.json()["scope"], "api:read api:write");
+
+    let out = idgate(
+        app.dir.path(),
+        &[
+            "clients",
+            "create",
+            "spa",
+            "--public",
+            "--redirect-uri",
+            "http://127.0.0.1:5173/callback",
+            "--post-logout-redirect-uri",
+            "http://127.0.0.1:5173/",
+        ],
+        "",
+    );
+    assert!(out.status.success(), "{}", last_stderr_line(&out));
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(stdout(&out).trim()).unwrap(),
+        json!({"client_id": "spa", "client_secret": null})
+    );
+
+    let out = idgate(app.dir.path(), &["clients", "list"], "");
+    assert!(out.status.success(), "{}", last_stderr_line(&out));
+    let listing = stdout(&out);
+    assert!(listing.contains("reports") && listing.contains("confidential"));
+    assert!(listing.contains("spa") && listing.contains("public"));
+    assert!(listing.contains("http://127.0.0.1:5173/callback"));
+    assert!(
+        !listing.contains(&secret),
+        "the secret is never shown again"
+    );
+
+    let out = idgate(app.dir.path(), &["clients", "delete", "reports"], "");
+    assert!(out.status.success(), "{}", last_stderr_line(&out));
+    let reply = app.post_form(
+        "/oauth/token",
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", "reports"),
+            ("client_secret", &secret),
+        ],
+        &[],
+    );
+    assert_eq!(reply.status, 401, "{}", reply.text);
+}
+
+#[test]
+fn clients_create_refuses_bad_input_in_one_line() {
+    let ws = workspace();
+    let create = |args: &[&str]| {
+        let mut all = vec!["clients", "create"];
+        all.extend_from_slice(args);
+        idgate(ws.dir.path(), &all, "")
+    };
+    for (args, expected) in [
+        (&["web"][..], "redirect_uri"),
+        (
+            &["web", "--redirect-uri", "http://app.example.com/cb"],
+            "https",
+        ),
+        (
+            &["web", "--redirect-uri", "https://app.example.com/cb#x"],
+            "fragment",
+        ),
+        (&["web", "--redirect-uri", "javascript:alert(1)"], "scheme"),
+        (&["web app", "--grant", "client_credentials"], "client_id"),
+        (&["idgate", "--grant", "client_credentials"], "reserved"),
+        (&["web", "--grant", "implicit"], "unknown grant type"),
+        (
+            &["web", "--public", "--grant", "client_credentials"],
+            "public",
+        ),
+        (
+            &["web", "--grant", "client_credentials", "--scope", "a\"b"],
+            "scope",
+        ),
+    ] {
+        let out = create(args);
+        assert!(!out.status.success(), "{args:?} was accepted");
+        assert!(
+            last_stderr_line(&out).contains(expected),
+            "{args:?}: {}",
+            last_stderr_line(&out)
+        );
+    }
+    assert!(
+        create(&["web", "--redirect-uri", "https://app.example.com/cb"])
+            .status
+            .success()
+    );
+    let again = create(&["web", "--redirect-uri", "https://app.example.com/cb"]);
+    assert!(!again.status.success());
+    assert!(last_stderr_line(&again).contains("already exists"));
+    let out = idgate(ws.dir.path(), &["clients", "delete", "nobody"], "");
+    assert!(!out.status.success());
+    assert!(last_stderr_line(&out).contains("not found"));
+}

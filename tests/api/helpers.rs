@@ -13,6 +13,7 @@ use idgate::auth::Hasher;
 use idgate::clock::{Clock, unix_now};
 use idgate::config::Settings;
 use idgate::db::{AnyConnection, Db};
+use idgate::oauth::{Clients, NewClient};
 use idgate::sessions::{Revocations, SessionPolicy, Sweeper};
 use idgate::startup::Application;
 use idgate::state::AppState;
@@ -167,6 +168,7 @@ pub fn test_settings(dir: &Path, database_url: &str) -> Settings {
 /// Services outside the server, on the same database.
 pub struct Outside {
     pub accounts: Accounts,
+    pub clients: Clients,
     pub sweeper: Sweeper,
 }
 
@@ -233,18 +235,20 @@ impl TestApp {
         });
         let (handle, server) = receiver.recv().expect("server started");
         let db = Db::open(&settings.database).unwrap();
+        let revocations = Arc::new(Revocations::new(
+            db.clone(),
+            clock.clone(),
+            SessionPolicy::from_settings(&settings).revocation_horizon(),
+        ));
         let outside = Outside {
             accounts: Accounts::new(
                 db.clone(),
                 Hasher::start(1, 4, std::time::Duration::from_secs(10)),
-                Arc::new(Revocations::new(
-                    db.clone(),
-                    clock.clone(),
-                    SessionPolicy::from_settings(&settings).revocation_horizon(),
-                )),
+                revocations.clone(),
                 clock.clone(),
                 true,
             ),
+            clients: Clients::new(db.clone(), revocations, clock.clone()),
             sweeper: Sweeper::new(db.clone(), clock.clone(), &settings),
         };
         let agent = ureq::Agent::config_builder()
@@ -313,6 +317,35 @@ impl TestApp {
         };
         block_on(self.outside.accounts.create(account))
             .unwrap_or_else(|e| panic!("creating {username}: {e}"))
+    }
+
+    /// Registers a client out of band, as `idgate clients create` does; returns its secret.
+    pub fn create_client(&self, client: NewClient) -> Option<String> {
+        let created = block_on(self.outside.clients.create(client))
+            .unwrap_or_else(|e| panic!("creating a client: {e}"));
+        created
+            .secret
+            .map(|secret| secrecy::ExposeSecret::expose_secret(&secret).to_owned())
+    }
+
+    /// `POST path` with a form body of `fields` and extra `headers`.
+    pub fn post_form(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let body: String = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        let mut request = self
+            .agent
+            .post(self.url(path))
+            .header("content-type", "application/x-www-form-urlencoded");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        Reply::from(request.send(body.as_bytes()).unwrap())
     }
 
     /// Disables or enables a user out of band, as `idgate users disable` does.

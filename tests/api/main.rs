@@ -6,6 +6,7 @@ mod cli;
 mod helpers;
 mod http;
 mod keys;
+mod oauth_token;
 mod refresh;
 mod sign_in;
 mod throttle;

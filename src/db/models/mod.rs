@@ -4,10 +4,12 @@
 //! treats a bound LIMIT as a value the query plan depends on, so it re-prepared the statement on
 //! every execution (`sqlite3Reprepare`, 9 % of the server's CPU under refresh load).
 
+pub mod client;
 pub mod login_failure;
 pub mod refresh_family;
 pub mod user;
 
+pub use client::ClientRow;
 pub use login_failure::{LoginFailure, NewLoginFailure};
 pub use refresh_family::{NewRefreshFamily, NextRefreshToken, RefreshFamily};
 pub use user::{NewUser, User};

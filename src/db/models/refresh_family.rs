@@ -19,6 +19,10 @@ pub struct RefreshFamily {
     pub created_at: i64,
     pub ends_at: i64,
     pub revoked_at: Option<i64>,
+    /// The client the session was granted to; `None` for the first-party simplejwt API.
+    pub client_id: Option<String>,
+    /// The scope granted, space-separated.
+    pub scope: String,
 }
 
 #[derive(Insertable)]
@@ -32,6 +36,8 @@ pub struct NewRefreshFamily<'a> {
     pub current_exp: i64,
     pub created_at: i64,
     pub ends_at: i64,
+    pub client_id: Option<&'a str>,
+    pub scope: &'a str,
 }
 
 /// The refresh token a family honours after a rotation.
@@ -131,6 +137,21 @@ impl RefreshFamily {
         diesel::update(
             refresh_families::table
                 .filter(refresh_families::user_id.eq(user_id))
+                .filter(refresh_families::revoked_at.is_null()),
+        )
+        .set(refresh_families::revoked_at.eq(now))
+        .execute(conn)
+    }
+
+    /// Revokes every live family granted to a client; returns how many.
+    pub fn revoke_all_of_client(
+        conn: &mut AnyConnection,
+        client_id: &str,
+        now: i64,
+    ) -> QueryResult<usize> {
+        diesel::update(
+            refresh_families::table
+                .filter(refresh_families::client_id.eq(client_id))
                 .filter(refresh_families::revoked_at.is_null()),
         )
         .set(refresh_families::revoked_at.eq(now))

@@ -131,6 +131,9 @@ mod tests {
         let issued = IssuedTokens {
             access: pair.access.clone(),
             refresh: pair.refresh.clone(),
+            id_token: Some("eyJhbGciOiJSUzI1NiJ9.secret-id".into()),
+            scope: crate::scope::Scope::default(),
+            expires_in: 300,
         };
         let shown = format!("{issued:?} {:?}", TokenPair::from(issued.clone()));
         assert!(!shown.contains("secret"), "{shown}");
