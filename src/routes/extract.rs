@@ -53,7 +53,12 @@ impl FromRequest for Authenticated {
             .app_data::<Data<AppState>>()
             .expect("AppState is registered by startup")
             .clone();
-        let token = bearer_token(request).map(str::to_owned);
+        let token = bearer_token(request)
+            .map(str::to_owned)
+            .map_err(|missing| match missing {
+                BearerProblem::Missing => ApiError::NotAuthenticated,
+                BearerProblem::Malformed => ApiError::InvalidBearer,
+            });
         Box::pin(async move {
             match app.sessions.authenticate(&token?).await {
                 Ok((_, user)) => Ok(Authenticated(user)),
@@ -64,19 +69,28 @@ impl FromRequest for Authenticated {
     }
 }
 
+/// Why a request has no Bearer token to check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BearerProblem {
+    /// No `Authorization` header.
+    Missing,
+    /// An `Authorization` header that is not `Bearer <token>`.
+    Malformed,
+}
+
 /// The token of the `Authorization` header, if it is a Bearer one.
-fn bearer_token(request: &HttpRequest) -> Result<&str, ApiError> {
+pub fn bearer_token(request: &HttpRequest) -> Result<&str, BearerProblem> {
     let value = request
         .headers()
         .get(header::AUTHORIZATION)
-        .ok_or(ApiError::NotAuthenticated)?;
-    let value = value.to_str().map_err(|_| ApiError::InvalidBearer)?;
+        .ok_or(BearerProblem::Missing)?;
+    let value = value.to_str().map_err(|_| BearerProblem::Malformed)?;
     let (scheme, token) = value
         .trim()
         .split_once(' ')
-        .ok_or(ApiError::InvalidBearer)?;
+        .ok_or(BearerProblem::Malformed)?;
     if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-        return Err(ApiError::InvalidBearer);
+        return Err(BearerProblem::Malformed);
     }
     Ok(token.trim())
 }

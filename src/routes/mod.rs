@@ -27,6 +27,9 @@ pub const USERS: &str = "/api/users";
 pub const USERS_ME: &str = "/api/users/me";
 pub const USERS_ME_PASSWORD: &str = "/api/users/me/password";
 pub const OAUTH_TOKEN: &str = "/oauth/token";
+pub const OAUTH_REVOKE: &str = "/oauth/revoke";
+pub const OAUTH_INTROSPECT: &str = "/oauth/introspect";
+pub const USERINFO: &str = "/userinfo";
 pub const HEALTHZ: &str = "/healthz";
 pub const READYZ: &str = "/readyz";
 
@@ -52,7 +55,7 @@ impl WebConfig {
 /// by a regex set, which cost verify a tenth of its CPU (`regex_lite` in `perf`), and rewriting
 /// the path in a middleware costs a regex too.
 pub fn configure(config: &mut web::ServiceConfig) {
-    use Methods::{Read, Write};
+    use Methods::{Read, ReadWrite, Write};
     use api::{token, users};
     route(config, Read, JWKS, well_known::jwks);
     route(
@@ -75,6 +78,9 @@ pub fn configure(config: &mut web::ServiceConfig) {
     route(config, Read, USERS_ME, users::me);
     route(config, Write, USERS_ME_PASSWORD, users::change_password);
     route(config, Write, OAUTH_TOKEN, oauth::token::token);
+    route(config, Write, OAUTH_REVOKE, oauth::tokens::revoke);
+    route(config, Write, OAUTH_INTROSPECT, oauth::tokens::introspect);
+    route(config, ReadWrite, USERINFO, oauth::userinfo::userinfo);
     route(config, Read, HEALTHZ, health::healthz);
     route(config, Read, READYZ, health::readyz);
     config.default_service(web::to(not_found));
@@ -86,6 +92,8 @@ enum Methods {
     /// GET, and HEAD with the same headers and no body (actix drops it).
     Read,
     Write,
+    /// GET, HEAD and POST (OpenID Connect's userinfo).
+    ReadWrite,
 }
 
 impl Methods {
@@ -93,6 +101,7 @@ impl Methods {
         match self {
             Methods::Read => "GET, HEAD",
             Methods::Write => "POST",
+            Methods::ReadWrite => "GET, HEAD, POST",
         }
     }
 
@@ -100,6 +109,9 @@ impl Methods {
         match self {
             Methods::Read => web::route().guard(guard::Any(guard::Get()).or(guard::Head())),
             Methods::Write => web::post(),
+            Methods::ReadWrite => {
+                web::route().guard(guard::Any(guard::Get()).or(guard::Head()).or(guard::Post()))
+            }
         }
     }
 }
@@ -142,7 +154,7 @@ async fn not_found(request: HttpRequest) -> HttpResponse {
 
 /// Paths whose errors are RFC 6749 JSON rather than simplejwt's.
 fn is_oauth(path: &str) -> bool {
-    path.starts_with("/oauth/")
+    path.starts_with("/oauth/") || path.trim_end_matches('/') == USERINFO
 }
 
 /// `Cache-Control: no-store` for every answer that carries a token or a secret.

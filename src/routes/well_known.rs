@@ -59,6 +59,13 @@ pub async fn openid_configuration(app: Data<AppState>, web: Data<WebConfig>) -> 
             "issuer": settings.issuer,
             "jwks_uri": settings.url(routes::JWKS),
             "token_endpoint": settings.url(routes::OAUTH_TOKEN),
+            "userinfo_endpoint": settings.url(routes::USERINFO),
+            "revocation_endpoint": settings.url(routes::OAUTH_REVOKE),
+            "introspection_endpoint": settings.url(routes::OAUTH_INTROSPECT),
+            "revocation_endpoint_auth_methods_supported":
+                ["client_secret_basic", "client_secret_post", "none"],
+            "introspection_endpoint_auth_methods_supported":
+                ["client_secret_basic", "client_secret_post"],
             "grant_types_supported": ["password", "refresh_token", "client_credentials"],
             "token_endpoint_auth_methods_supported":
                 ["client_secret_basic", "client_secret_post", "none"],

@@ -138,6 +138,42 @@ pub enum Refreshed {
     Revoked,
 }
 
+/// What introspection reports of an active token (RFC 7662 §2.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Introspected {
+    /// An access token; otherwise a refresh token.
+    pub access: bool,
+    pub sub: String,
+    pub client_id: String,
+    pub scope: String,
+    /// The user's name; `None` for a client's own token.
+    pub username: Option<String>,
+    pub iss: String,
+    pub aud: String,
+    pub exp: i64,
+    pub iat: i64,
+    pub jti: String,
+    pub sid: Option<String>,
+}
+
+impl Introspected {
+    fn of_access(claims: AccessClaims, username: Option<String>) -> Introspected {
+        Introspected {
+            access: true,
+            sub: claims.sub,
+            client_id: claims.client_id,
+            scope: claims.scope,
+            username,
+            iss: claims.iss,
+            aud: claims.aud,
+            exp: claims.exp,
+            iat: claims.iat,
+            jti: claims.jti,
+            sid: claims.sid,
+        }
+    }
+}
+
 /// Whose refresh token is presented, and for what.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RefreshRequest<'a> {
@@ -411,6 +447,89 @@ impl Sessions {
                 Ok(())
             }
         }
+    }
+
+    /// RFC 7009: ends the session `token` (access or refresh) belongs to, when it was granted
+    /// to `client_id`. Returns whether a session was revoked; a token that is invalid, expired,
+    /// already revoked, of no session, or another client's changes nothing and is no error.
+    pub async fn revoke_for_client(&self, token: &str, client_id: &str) -> Result<bool, Error> {
+        let sid = match verify(&self.keys, &self.policy.tokens, token, self.clock.now()) {
+            Ok(Verified::Access { sid: Some(sid) }) | Ok(Verified::Refresh { sid, .. }) => sid,
+            Ok(Verified::Access { sid: None }) | Err(Error::TokenInvalid) => return Ok(false),
+            Err(other) => return Err(other),
+        };
+        let (client_id, now) = (client_id.to_owned(), self.clock.now());
+        let family_id = sid.clone();
+        let revoked = self
+            .db
+            .write(move |conn| {
+                let family = RefreshFamily::find(conn, &family_id)?;
+                if family.is_some_and(|family| family.client_id.as_deref() == Some(&client_id)) {
+                    Ok(RefreshFamily::revoke(conn, &family_id, now)?)
+                } else {
+                    Ok(false)
+                }
+            })
+            .await?;
+        if revoked {
+            self.revocations.sync().await?;
+            tracing::info!(session.id = %sid, "session revoked by its client");
+        }
+        Ok(revoked)
+    }
+
+    /// RFC 7662: what a live token says, or `None` when it is not active (invalid, expired,
+    /// revoked, a retired refresh token, a disabled user).
+    pub async fn introspect(&self, token: &str) -> Result<Option<Introspected>, Error> {
+        let (rules, now) = (&self.policy.tokens, self.clock.now());
+        if let Ok(claims) = verify_access(&self.keys, rules, token, now) {
+            let Some(sid) = claims.sid.clone() else {
+                // A client's own token: nothing server-side can end it but its expiry.
+                return Ok(Some(Introspected::of_access(claims, None)));
+            };
+            let found = self
+                .db
+                .run(move |conn| Ok(RefreshFamily::find_with_user(conn, &sid)?))
+                .await?;
+            return Ok(match found {
+                Some((family, user)) if family.revoked_at.is_none() && user.is_active => {
+                    Some(Introspected::of_access(claims, Some(user.username)))
+                }
+                _ => None,
+            });
+        }
+        let Ok(claims) = verify_refresh(&self.keys, rules, token, now) else {
+            return Ok(None);
+        };
+        let sid = claims.sid.clone();
+        let found = self
+            .db
+            .run(move |conn| Ok(RefreshFamily::find_with_user(conn, &sid)?))
+            .await?;
+        Ok(match found {
+            Some((family, user))
+                if family.revoked_at.is_none()
+                    && family.current_jti == claims.jti
+                    && user.is_active =>
+            {
+                Some(Introspected {
+                    access: false,
+                    sub: claims.sub,
+                    client_id: family
+                        .client_id
+                        .unwrap_or_else(|| crate::tokens::issue::FIRST_PARTY_CLIENT.to_owned()),
+                    scope: family.scope,
+                    username: Some(user.username),
+                    iss: claims.iss,
+                    aud: claims.aud,
+                    exp: claims.exp,
+                    iat: claims.iat,
+                    jti: claims.jti,
+                    sid: Some(claims.sid),
+                })
+            }
+            _ => None,
+        })
     }
 
     /// Checks a Bearer access token for idgate's own endpoints: signature and times, a live

@@ -49,6 +49,13 @@ pub struct IdClaims {
     pub sid: String,
     /// The left half of the SHA-256 of the access token issued with it (Core §3.1.3.6).
     pub at_hash: String,
+    #[serde(flatten)]
+    pub identity: IdentityClaims,
+}
+
+/// What the scope releases about a user, in ID tokens and from `/userinfo` alike.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct IdentityClaims {
     /// With scope `profile`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preferred_username: Option<String>,

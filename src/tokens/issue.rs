@@ -3,9 +3,12 @@
 use anyhow::Context;
 use jsonwebtoken::{Algorithm, Header};
 
-use super::claims::{ACCESS_TYP, AccessClaims, ID_TYP, IdClaims, REFRESH_TYP, RefreshClaims};
+use super::claims::{
+    ACCESS_TYP, AccessClaims, ID_TYP, IdClaims, IdentityClaims, REFRESH_TYP, RefreshClaims,
+};
 use crate::config::Settings;
 use crate::keys::SigningKey;
+use crate::scope::Scope;
 
 /// The `client_id` of tokens obtained through the first-party simplejwt API, which has no
 /// registered client.
@@ -141,8 +144,6 @@ pub fn id_token_claims(
     access_token: &str,
     now: i64,
 ) -> IdClaims {
-    let scope = crate::scope::Scope::from_stored(grantee.scope);
-    let email = scope.contains("email");
     IdClaims {
         iss: rules.issuer.clone(),
         sub: identity.user_id.to_owned(),
@@ -154,6 +155,14 @@ pub fn id_token_claims(
         azp: grantee.client_id.to_owned(),
         sid: authentication.sid.to_owned(),
         at_hash: at_hash(access_token),
+        identity: identity_claims(identity, &Scope::from_stored(grantee.scope)),
+    }
+}
+
+/// What `scope` releases of `identity`: `profile` the username, `email` the address.
+pub fn identity_claims(identity: &Identity<'_>, scope: &Scope) -> IdentityClaims {
+    let email = scope.contains("email");
+    IdentityClaims {
         preferred_username: scope
             .contains("profile")
             .then(|| identity.username.to_owned()),

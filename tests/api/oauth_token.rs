@@ -432,3 +432,192 @@ fn discovery_names_the_token_endpoint_and_what_it_supports() {
         doc
     );
 }
+
+#[test]
+fn userinfo_releases_what_the_scope_allows() {
+    let app = TestApp::spawn();
+    let portal = backend_client(&app, "portal");
+    let alice = app.create_user("alice");
+    let full = password_grant(&app, ("portal", &portal), "alice", "openid profile email");
+    let bearer = format!("Bearer {}", full.str("access_token"));
+    for reply in [
+        app.get_with("/userinfo", ("authorization", &bearer)),
+        app.post_form("/userinfo", &[], &[("authorization", &bearer)]),
+    ] {
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        assert_eq!(
+            reply.json(),
+            json!({
+                "sub": alice.id,
+                "preferred_username": "alice",
+                "email": "alice@example.com",
+                "email_verified": false,
+            })
+        );
+    }
+    let openid_only = password_grant(&app, ("portal", &portal), "alice", "openid");
+    let reply = app.get_with(
+        "/userinfo",
+        (
+            "authorization",
+            &format!("Bearer {}", openid_only.str("access_token")),
+        ),
+    );
+    assert_eq!(reply.json(), json!({"sub": alice.id}));
+
+    // Without openid: 403 insufficient_scope; without a token or with a bad one: 401.
+    let api_only = password_grant(&app, ("portal", &portal), "alice", "api:read");
+    let reply = app.get_with(
+        "/userinfo",
+        (
+            "authorization",
+            &format!("Bearer {}", api_only.str("access_token")),
+        ),
+    );
+    assert_oauth_error(&reply, 403, "insufficient_scope");
+    assert!(
+        reply
+            .header("www-authenticate")
+            .unwrap()
+            .contains("insufficient_scope")
+    );
+    let reply = app.get("/userinfo");
+    assert_eq!(reply.status, 401);
+    assert!(
+        reply
+            .header("www-authenticate")
+            .unwrap()
+            .starts_with("Bearer")
+    );
+    let reply = app.get_with("/userinfo", ("authorization", "Bearer not-a-token"));
+    assert_oauth_error(&reply, 401, "invalid_token");
+    assert_eq!(
+        reply.header("www-authenticate"),
+        Some("Bearer error=\"invalid_token\"")
+    );
+    // A client's own token speaks for no user.
+    let machine = app.post_form(
+        TOKEN,
+        &[("grant_type", "client_credentials")],
+        &[("authorization", &basic("portal", &portal))],
+    );
+    let reply = app.get_with(
+        "/userinfo",
+        (
+            "authorization",
+            &format!("Bearer {}", machine.str("access_token")),
+        ),
+    );
+    assert_oauth_error(&reply, 401, "invalid_token");
+    assert_oauth_error(&app.request("DELETE", "/userinfo"), 405, "invalid_request");
+}
+
+#[test]
+fn revocation_ends_the_clients_session_and_answers_200_for_anything() {
+    let app = TestApp::spawn();
+    let portal = backend_client(&app, "portal");
+    let other = backend_client(&app, "other");
+    app.create_user("alice");
+    let auth = |client: &str, secret: &str| basic(client, secret);
+    let revoke = |token: &str, client: (&str, &str)| {
+        app.post_form(
+            "/oauth/revoke",
+            &[("token", token), ("token_type_hint", "refresh_token")],
+            &[("authorization", &auth(client.0, client.1))],
+        )
+    };
+    let granted = password_grant(&app, ("portal", &portal), "alice", "");
+    let refresh = granted.str("refresh_token");
+
+    // Another client's revocation changes nothing; garbage is 200 too (RFC 7009 §2.2).
+    assert_eq!(revoke(&refresh, ("other", &other)).status, 200);
+    assert_eq!(revoke("garbage", ("portal", &portal)).status, 200);
+    let renewed = refresh_grant(&app, ("portal", &portal), &refresh, "");
+    assert_eq!(renewed.status, 200, "{}", renewed.text);
+
+    let reply = revoke(&renewed.str("refresh_token"), ("portal", &portal));
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.header("cache-control"), Some("no-store"));
+    let after = refresh_grant(&app, ("portal", &portal), &renewed.str("refresh_token"), "");
+    assert_oauth_error(&after, 400, "invalid_grant");
+    assert_eq!(app.verify(&renewed.str("access_token")).status, 401);
+
+    // Revoking by an access token ends its session as well.
+    let second = password_grant(&app, ("portal", &portal), "alice", "");
+    assert_eq!(
+        revoke(&second.str("access_token"), ("portal", &portal)).status,
+        200
+    );
+    let after = refresh_grant(&app, ("portal", &portal), &second.str("refresh_token"), "");
+    assert_oauth_error(&after, 400, "invalid_grant");
+
+    let unauthenticated = app.post_form("/oauth/revoke", &[("token", "x")], &[]);
+    assert_oauth_error(&unauthenticated, 401, "invalid_client");
+    let no_token = app.post_form(
+        "/oauth/revoke",
+        &[],
+        &[("authorization", &auth("portal", &portal))],
+    );
+    assert_oauth_error(&no_token, 400, "invalid_request");
+}
+
+#[test]
+fn introspection_tells_a_confidential_client_whether_a_token_is_live() {
+    let app = TestApp::spawn();
+    let portal = backend_client(&app, "portal");
+    let api = backend_client(&app, "resource-server");
+    app.create_user("alice");
+    let introspect = |token: &str| {
+        app.post_form(
+            "/oauth/introspect",
+            &[("token", token)],
+            &[("authorization", &basic("resource-server", &api))],
+        )
+    };
+    let granted = password_grant(&app, ("portal", &portal), "alice", "openid api:read");
+    let access = granted.str("access_token");
+    let reply = introspect(&access);
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(reply.header("cache-control"), Some("no-store"));
+    let body = reply.json();
+    assert_eq!(body["active"], true);
+    assert_eq!(body["client_id"], "portal");
+    assert_eq!(body["scope"], "api:read openid");
+    assert_eq!(body["username"], "alice");
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["sub"], claims(&access)["sub"]);
+    assert_eq!(body["exp"], claims(&access)["exp"]);
+
+    let refresh = granted.str("refresh_token");
+    let body = introspect(&refresh).json();
+    assert_eq!(body["active"], true);
+    assert_eq!(body["token_type"], "refresh_token");
+
+    // Rotated away, garbage, revoked: inactive, and nothing else said.
+    let renewed = refresh_grant(&app, ("portal", &portal), &refresh, "");
+    assert_eq!(introspect(&refresh).json(), json!({"active": false}));
+    assert_eq!(introspect("garbage").json(), json!({"active": false}));
+    app.post_form(
+        "/oauth/revoke",
+        &[("token", &renewed.str("refresh_token"))],
+        &[("authorization", &basic("portal", &portal))],
+    );
+    assert_eq!(introspect(&access).json(), json!({"active": false}));
+
+    // Only an authenticated confidential client may ask.
+    let public = app.create_client(NewClient {
+        client_id: "spa".into(),
+        public: true,
+        grant_types: vec!["password".into()],
+        ..NewClient::default()
+    });
+    assert!(public.is_none());
+    let reply = app.post_form(
+        "/oauth/introspect",
+        &[("token", access.as_str()), ("client_id", "spa")],
+        &[],
+    );
+    assert_oauth_error(&reply, 401, "invalid_client");
+    let reply = app.post_form("/oauth/introspect", &[("token", access.as_str())], &[]);
+    assert_oauth_error(&reply, 401, "invalid_client");
+}

@@ -25,6 +25,15 @@ pub enum OAuthError {
     PayloadTooLarge { limit: usize },
     #[error("unsupported media type {0:?}")]
     UnsupportedMediaType(String),
+    /// A protected resource without a Bearer token (RFC 6750 §3.1: a challenge, no error code).
+    #[error("no bearer token")]
+    MissingToken,
+    /// A Bearer token that is not a live access token.
+    #[error("the bearer token is not valid")]
+    InvalidToken,
+    /// A live access token without the scope the resource needs.
+    #[error("the token lacks scope {0}")]
+    InsufficientScope(&'static str),
     #[error("not found")]
     NoRoute,
     #[error("method {0} not allowed")]
@@ -120,6 +129,21 @@ impl OAuthError {
                     "Unsupported media type \"{media}\"; send application/x-www-form-urlencoded."
                 ),
             ),
+            OAuthError::MissingToken => (
+                S::UNAUTHORIZED,
+                "invalid_request",
+                "A Bearer access token is required.".into(),
+            ),
+            OAuthError::InvalidToken => (
+                S::UNAUTHORIZED,
+                "invalid_token",
+                "The access token is invalid, expired or revoked.".into(),
+            ),
+            OAuthError::InsufficientScope(scope) => (
+                S::FORBIDDEN,
+                "insufficient_scope",
+                format!("The access token lacks the scope {scope:?}."),
+            ),
             OAuthError::NoRoute => (S::NOT_FOUND, "not_found", "Not found.".into()),
             OAuthError::MethodNotAllowed(method) => (
                 S::METHOD_NOT_ALLOWED,
@@ -145,6 +169,19 @@ impl ResponseError for OAuthError {
                 response.insert_header((
                     header::WWW_AUTHENTICATE,
                     HeaderValue::from_static("Basic realm=\"idgate\""),
+                ));
+            }
+            OAuthError::MissingToken => {
+                response.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"idgate\""));
+            }
+            OAuthError::InvalidToken => {
+                response
+                    .insert_header((header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\""));
+            }
+            OAuthError::InsufficientScope(scope) => {
+                response.insert_header((
+                    header::WWW_AUTHENTICATE,
+                    format!("Bearer error=\"insufficient_scope\", scope=\"{scope}\""),
                 ));
             }
             OAuthError::Domain(Error::Throttled { retry_after }) => {

@@ -3,3 +3,5 @@
 pub mod error;
 pub mod form;
 pub mod token;
+pub mod tokens;
+pub mod userinfo;
