@@ -65,6 +65,10 @@ password="correct horse battery"
 # other scenarios hashes at cost 4 so that minting does not take minutes.
 echo "$password" | IDGATE__PASSWORD__BCRYPT_COST=12 "$idgate" users create bench_sign_in >/dev/null
 echo "$password" | IDGATE__PASSWORD__BCRYPT_COST=4 "$idgate" users create bench_tokens >/dev/null
+# A client for the OAuth rows: client credentials, and the password grant to mint refresh tokens.
+client_secret=$("$idgate" clients create bench-app --grant client_credentials --grant password \
+    --grant refresh_token --scope api:read --scope openid | python3 -c 'import json,sys; print(json.load(sys.stdin)["client_secret"])')
+CLIENT_BASIC="Basic $(printf 'bench-app:%s' "$client_secret" | base64 -w0)"
 
 echo "measuring the physical limits on core $server_core…" >&2
 openssl_line=$(taskset -c "$server_core" openssl speed -seconds 3 rsa2048 2>/dev/null | grep -E '^rsa +2048')
@@ -107,6 +111,16 @@ for round in $(seq 1 "$rounds"); do
     done | python3 -c 'import json, sys; [print(json.loads(l)["refresh"]) for l in sys.stdin if l.strip()]' \
         >"$work/refresh_pool.$round"
 done
+# The same for the token endpoint, through the password grant (no ID token: scope api:read).
+for round in $(seq 1 "$rounds"); do
+    for _ in $(seq 1 $(( refresh_connections + 1 ))); do
+        curl -sf "$base/oauth/token" -H "authorization: $CLIENT_BASIC" \
+            -d grant_type=password -d username=bench_tokens -d scope=api:read \
+            --data-urlencode "password=$password"
+        echo
+    done | python3 -c 'import json, sys; [print(json.loads(l)["refresh_token"]) for l in sys.stdin if l.strip()]' \
+        >"$work/oauth_refresh_pool.$round"
+done
 ACCESS_TOKEN=$(sign_in bench_tokens | field access)
 export ACCESS_TOKEN
 export SIGN_IN_USER=bench_sign_in SIGN_IN_PASSWORD="$password"
@@ -132,7 +146,7 @@ record_in_rounds() {
     : >"$limits"
     for round in $(seq 1 "$rounds"); do
         taskset -c "$server_core" "$root/target/release/examples/ceilings" 1 "$limit" >>"$limits"
-        REFRESH_POOL="$work/refresh_pool.$round" load "$script" "$connections" "$round_seconds" >>"$figures"
+        REFRESH_POOL="$work/${POOL_PREFIX:-refresh_pool}.$round" load "$script" "$connections" "$round_seconds" >>"$figures"
     done
     taskset -c "$server_core" "$root/target/release/examples/ceilings" 1 "$limit" >>"$limits"
     python3 - "$figures" "$limits" "$op" "$limit_name" >>"$results" <<'PY'
@@ -158,6 +172,10 @@ record "GET /.well-known/jwks.json" "$(ETAG= load jwks.lua 64 "$seconds")" 30000
 record "GET jwks.json, If-None-Match (304)" "$(ETAG="$ETAG" load jwks.lua 64 "$seconds")" 30000 "target 30,000/s"
 record_in_rounds "POST /api/token/verify/" verify.lua 64 rsa_verify "RSA-2048 verify/s"
 record_in_rounds "POST /api/token/refresh/" refresh.lua "$refresh_connections" rsa_sign "RSA-2048 sign/s"
+POOL_PREFIX=oauth_refresh_pool CLIENT_BASIC="$CLIENT_BASIC" record_in_rounds \
+    "POST /oauth/token (refresh_token)" refresh.lua "$refresh_connections" rsa_sign "RSA-2048 sign/s"
+CLIENT_BASIC="$CLIENT_BASIC" record_in_rounds \
+    "POST /oauth/token (client_credentials)" client_credentials.lua 32 rsa_sign "RSA-2048 sign/s"
 sign_in_seconds=$(( seconds > 20 ? seconds : 20 ))
 record "POST /api/token/ (bcrypt 12)" "$(load sign_in.lua 8 "$sign_in_seconds")" "$bcrypt12" "bcrypt-12 hash/s"
 

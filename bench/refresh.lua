@@ -1,4 +1,5 @@
--- POST /api/token/refresh/, every request with a fresh, unused refresh token.
+-- POST /api/token/refresh/ (or, with CLIENT_BASIC set, POST /oauth/token with
+-- grant_type=refresh_token for that client), every request with a fresh, unused refresh token.
 -- Rotation makes each token single-use, so each thread starts from its share of a pre-minted
 -- pool (one sign-in session per connection, plus one per thread: wrk builds one request per
 -- thread before it connects, and never sends it) and every answer's new refresh token goes
@@ -6,6 +7,7 @@
 -- empty token and count as an error.
 local pool = {}
 local tokens_file = os.getenv("REFRESH_POOL")
+local client_basic = os.getenv("CLIENT_BASIC")
 
 function setup(thread)
   thread:set("thread_index", setup_count or 0)
@@ -25,12 +27,18 @@ end
 
 function request()
   local token = table.remove(pool) or ""
+  if client_basic then
+    return wrk.format("POST", "/oauth/token", {
+      ["Content-Type"] = "application/x-www-form-urlencoded",
+      ["Authorization"] = client_basic,
+    }, "grant_type=refresh_token&refresh_token=" .. token)
+  end
   return wrk.format("POST", "/api/token/refresh/",
     {["Content-Type"] = "application/json"}, '{"refresh": "' .. token .. '"}')
 end
 
 function response(status, headers, body)
-  local token = body:match('"refresh":"([^"]+)"')
+  local token = body:match('"refresh":"([^"]+)"') or body:match('"refresh_token":"([^"]+)"')
   if token then
     table.insert(pool, token)
   end

@@ -152,6 +152,8 @@ fn refresh_transaction(c: &mut Criterion, name: &str, url: &str) {
             ends_at: now + 86_400,
             client_id: None,
             scope: "openid profile email",
+            browser_session_id: None,
+            auth_time: None,
         },
     )
     .unwrap();

@@ -11,7 +11,7 @@ use crate::auth::password::{self, Hasher};
 use crate::clock::{Clock, rfc3339};
 use crate::db::Db;
 use crate::db::models::user::{normalize_username, username_key};
-use crate::db::models::{NewUser, RefreshFamily, User};
+use crate::db::models::{BrowserSession, NewUser, RefreshFamily, User};
 use crate::error::{Error, FieldErrors};
 use crate::sessions::Revocations;
 use crate::tokens::new_id;
@@ -247,6 +247,7 @@ impl Accounts {
             .write(move |conn| {
                 conn.transaction(|conn| {
                     User::set_password_hash(conn, &user_id, &hash)?;
+                    BrowserSession::revoke_all_of_user(conn, &user_id, now)?;
                     Ok(RefreshFamily::revoke_all_of_user(conn, &user_id, now)?)
                 })
             })
@@ -267,6 +268,7 @@ impl Accounts {
                     User::set_active(conn, &user.id, active)?;
                     if !active {
                         RefreshFamily::revoke_all_of_user(conn, &user.id, now)?;
+                        BrowserSession::revoke_all_of_user(conn, &user.id, now)?;
                     }
                     Ok(user)
                 })

@@ -13,6 +13,7 @@ pub mod net;
 pub mod oauth;
 pub mod routes;
 pub mod scope;
+pub mod secrets;
 pub mod sessions;
 pub mod startup;
 pub mod state;

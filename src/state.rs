@@ -12,7 +12,7 @@ use crate::health::Health;
 use crate::keys::KeyStore;
 use crate::net::TrustedProxies;
 use crate::oauth::Clients;
-use crate::sessions::{Revocations, SessionPolicy, Sessions, Sweeper};
+use crate::sessions::{BrowserSessions, Revocations, SessionPolicy, Sessions, Sweeper};
 
 /// Every service a request or a background task can reach; cheap to clone.
 #[derive(Clone)]
@@ -22,6 +22,7 @@ pub struct AppState {
     pub keys: Arc<KeyStore>,
     pub trusted_proxies: Arc<TrustedProxies>,
     pub sessions: Sessions,
+    pub browser_sessions: BrowserSessions,
     pub authenticator: Authenticator,
     pub accounts: Accounts,
     pub clients: Clients,
@@ -81,6 +82,12 @@ impl AppState {
                 settings.registration.open,
             ),
             clients: Clients::new(db.clone(), revocations.clone(), clock.clone()),
+            browser_sessions: BrowserSessions::new(
+                db.clone(),
+                revocations.clone(),
+                clock.clone(),
+                settings.tokens.refresh_ttl.as_secs(),
+            ),
             sweeper: Sweeper::new(db.clone(), clock, &settings),
             health: Health::new(db, keys.clone()),
             revocations,

@@ -29,6 +29,35 @@ diesel::table! {
         revoked_at -> Nullable<BigInt>,
         client_id -> Nullable<Text>,
         scope -> Text,
+        browser_session_id -> Nullable<Text>,
+        auth_time -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    browser_sessions (id) {
+        id -> Text,
+        cookie_sha256 -> Text,
+        user_id -> Text,
+        auth_time -> BigInt,
+        expires_at -> BigInt,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    authorization_codes (code_sha256) {
+        code_sha256 -> Text,
+        client_id -> Text,
+        browser_session_id -> Text,
+        redirect_uri -> Text,
+        redirect_uri_given -> Bool,
+        scope -> Text,
+        nonce -> Nullable<Text>,
+        code_challenge -> Nullable<Text>,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+        family_id -> Nullable<Text>,
     }
 }
 
@@ -61,4 +90,5 @@ diesel::table! {
 }
 
 diesel::joinable!(refresh_families -> users (user_id));
-diesel::allow_tables_to_appear_in_same_query!(users, refresh_families);
+diesel::joinable!(browser_sessions -> users (user_id));
+diesel::allow_tables_to_appear_in_same_query!(users, refresh_families, browser_sessions);

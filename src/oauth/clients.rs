@@ -1,15 +1,11 @@
 //! Registered clients: what they are, how they prove who they are, what they may be granted.
 //!
 //! A confidential client's secret is 256 random bits, shown once at creation; only its SHA-256
-//! is stored, and a presented secret is compared with it in constant time. A slow hash (bcrypt)
-//! protects guessable passwords; against a 256-bit secret SHA-256 is as strong, and it keeps
-//! client authentication off the hashing threads that sign-ins queue for.
+//! is stored, and a presented secret is compared with it in constant time (`secrets`), which
+//! keeps client authentication off the hashing threads that sign-ins queue for.
 
 use std::sync::Arc;
 
-use aws_lc_rs::{constant_time, digest, rand};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use diesel::Connection;
 use secrecy::{ExposeSecret, SecretString};
 
@@ -18,6 +14,7 @@ use crate::db::Db;
 use crate::db::models::{ClientRow, RefreshFamily};
 use crate::error::{Error, FieldErrors};
 use crate::scope::Scope;
+use crate::secrets;
 use crate::sessions::Revocations;
 use crate::tokens::issue::FIRST_PARTY_CLIENT;
 
@@ -140,21 +137,14 @@ impl Client {
 
     /// True when `secret` is this client's secret; the comparison is constant-time.
     fn secret_matches(&self, secret: &SecretString) -> bool {
-        let Some(stored) = &self.secret_sha256 else {
-            return false;
-        };
-        let presented = secret_digest(secret);
-        constant_time::verify_slices_are_equal(presented.as_bytes(), stored.as_bytes()).is_ok()
+        self.secret_sha256
+            .as_deref()
+            .is_some_and(|stored| secrets::matches_stored(secret.expose_secret(), stored))
     }
 }
 
 fn secret_digest(secret: &SecretString) -> String {
-    let digest = digest::digest(&digest::SHA256, secret.expose_secret().as_bytes());
-    digest
-        .as_ref()
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    secrets::sha256_hex(secret.expose_secret())
 }
 
 /// A client to register, as the command line (and later the admin API) describes it.
@@ -204,7 +194,7 @@ impl Clients {
     /// Registers a client; a confidential one gets a fresh secret, returned once.
     pub async fn create(&self, new: NewClient) -> Result<CreatedClient, Error> {
         let (grant_types, scope) = validate(&new)?;
-        let secret = (!new.public).then(new_secret);
+        let secret = (!new.public).then(secrets::new_opaque);
         let row = ClientRow {
             id: new.client_id.clone(),
             secret_sha256: secret.as_ref().map(secret_digest),
@@ -237,6 +227,15 @@ impl Clients {
     }
 
     /// Every client, by id.
+    pub async fn find(&self, client_id: &str) -> Result<Option<Client>, Error> {
+        let id = client_id.to_owned();
+        let row = self
+            .db
+            .run(move |conn| Ok(ClientRow::find(conn, &id)?))
+            .await?;
+        Ok(row.map(Client::from_row))
+    }
+
     pub async fn list(&self) -> Result<Vec<Client>, Error> {
         let rows = self.db.run(|conn| Ok(ClientRow::list(conn)?)).await?;
         Ok(rows.into_iter().map(Client::from_row).collect())
@@ -265,12 +264,10 @@ impl Clients {
     /// The client these credentials prove: a confidential client with its secret, a public
     /// client with none. Anything else is `InvalidClient`, whichever part was wrong.
     pub async fn authenticate(&self, credentials: ClientCredentials) -> Result<Client, Error> {
-        let id = credentials.client_id;
-        let row = self
-            .db
-            .run(move |conn| Ok(ClientRow::find(conn, &id)?))
-            .await?;
-        let client = row.map(Client::from_row).ok_or(Error::InvalidClient)?;
+        let client = self
+            .find(&credentials.client_id)
+            .await?
+            .ok_or(Error::InvalidClient)?;
         let proven = match (&credentials.secret, client.public) {
             (None, true) => true,
             (Some(secret), false) => client.secret_matches(secret),
@@ -283,13 +280,6 @@ impl Clients {
             Err(Error::InvalidClient)
         }
     }
-}
-
-/// 256 random bits, base64url: 43 characters that need no escaping anywhere.
-fn new_secret() -> SecretString {
-    let mut bytes = [0u8; 32];
-    rand::fill(&mut bytes).expect("the system's random source works");
-    SecretString::from(URL_SAFE_NO_PAD.encode(bytes))
 }
 
 /// Every rule a new client must meet, reported per field (named as the command line's

@@ -8,6 +8,7 @@ pub mod input;
 pub mod middleware;
 pub mod oauth;
 pub mod scheduling;
+pub mod sso;
 pub mod well_known;
 
 use actix_web::http::header::{self, HeaderValue};
@@ -15,6 +16,7 @@ use actix_web::{FromRequest, Handler, HttpRequest, HttpResponse, Responder, guar
 
 use self::error::ApiError;
 use self::oauth::error::OAuthError;
+use self::sso::pages::PageError;
 
 pub const JWKS: &str = "/.well-known/jwks.json";
 pub const OPENID_CONFIGURATION: &str = "/.well-known/openid-configuration";
@@ -30,6 +32,9 @@ pub const OAUTH_TOKEN: &str = "/oauth/token";
 pub const OAUTH_REVOKE: &str = "/oauth/revoke";
 pub const OAUTH_INTROSPECT: &str = "/oauth/introspect";
 pub const USERINFO: &str = "/userinfo";
+pub const AUTHORIZE: &str = "/authorize";
+pub const LOGIN: &str = sso::authorize::LOGIN_PATH;
+pub const LOGOUT: &str = "/logout";
 pub const HEALTHZ: &str = "/healthz";
 pub const READYZ: &str = "/readyz";
 
@@ -81,6 +86,9 @@ pub fn configure(config: &mut web::ServiceConfig) {
     route(config, Write, OAUTH_REVOKE, oauth::tokens::revoke);
     route(config, Write, OAUTH_INTROSPECT, oauth::tokens::introspect);
     route(config, ReadWrite, USERINFO, oauth::userinfo::userinfo);
+    route(config, ReadWrite, AUTHORIZE, sso::authorize::authorize);
+    route(config, Write, LOGIN, sso::authorize::login);
+    route(config, ReadWrite, LOGOUT, sso::logout::logout);
     route(config, Read, HEALTHZ, health::healthz);
     route(config, Read, READYZ, health::readyz);
     config.default_service(web::to(not_found));
@@ -129,10 +137,17 @@ where
             .route(methods.route().to(handler.clone()))
             .default_service(web::to(move |request: HttpRequest| async move {
                 let method = request.method().to_string();
-                let mut response = if is_oauth(request.path()) {
-                    actix_web::ResponseError::error_response(&OAuthError::MethodNotAllowed(method))
-                } else {
-                    actix_web::ResponseError::error_response(&ApiError::MethodNotAllowed(method))
+                let mut response = match Surface::of(request.path()) {
+                    Surface::OAuth => actix_web::ResponseError::error_response(
+                        &OAuthError::MethodNotAllowed(method),
+                    ),
+                    Surface::Page => actix_web::ResponseError::error_response(&PageError::Status(
+                        actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
+                        format!("This page does not answer {method}."),
+                    )),
+                    Surface::Api => actix_web::ResponseError::error_response(
+                        &ApiError::MethodNotAllowed(method),
+                    ),
                 };
                 response
                     .headers_mut()
@@ -145,16 +160,34 @@ where
 
 /// A 404 in the shape of the surface the path belongs to.
 async fn not_found(request: HttpRequest) -> HttpResponse {
-    if is_oauth(request.path()) {
-        actix_web::ResponseError::error_response(&OAuthError::NoRoute)
-    } else {
-        actix_web::ResponseError::error_response(&ApiError::NoRoute)
+    match Surface::of(request.path()) {
+        Surface::OAuth => actix_web::ResponseError::error_response(&OAuthError::NoRoute),
+        Surface::Page => actix_web::ResponseError::error_response(&PageError::Status(
+            actix_web::http::StatusCode::NOT_FOUND,
+            "There is no page at this address.".into(),
+        )),
+        Surface::Api => actix_web::ResponseError::error_response(&ApiError::NoRoute),
     }
 }
 
-/// Paths whose errors are RFC 6749 JSON rather than simplejwt's.
-fn is_oauth(path: &str) -> bool {
-    path.starts_with("/oauth/") || path.trim_end_matches('/') == USERINFO
+/// Which shape a path's errors take: simplejwt JSON, RFC 6749 JSON, or HTML pages.
+enum Surface {
+    Api,
+    OAuth,
+    Page,
+}
+
+impl Surface {
+    fn of(path: &str) -> Surface {
+        let trimmed = path.trim_end_matches('/');
+        if path.starts_with("/oauth/") || trimmed == USERINFO {
+            Surface::OAuth
+        } else if [AUTHORIZE, LOGIN, LOGOUT].contains(&trimmed) {
+            Surface::Page
+        } else {
+            Surface::Api
+        }
+    }
 }
 
 /// `Cache-Control: no-store` for every answer that carries a token or a secret.

@@ -58,7 +58,9 @@ pub async fn openid_configuration(app: Data<AppState>, web: Data<WebConfig>) -> 
         .json(json!({
             "issuer": settings.issuer,
             "jwks_uri": settings.url(routes::JWKS),
+            "authorization_endpoint": settings.url(routes::AUTHORIZE),
             "token_endpoint": settings.url(routes::OAUTH_TOKEN),
+            "end_session_endpoint": settings.url(routes::LOGOUT),
             "userinfo_endpoint": settings.url(routes::USERINFO),
             "revocation_endpoint": settings.url(routes::OAUTH_REVOKE),
             "introspection_endpoint": settings.url(routes::OAUTH_INTROSPECT),
@@ -66,7 +68,16 @@ pub async fn openid_configuration(app: Data<AppState>, web: Data<WebConfig>) -> 
                 ["client_secret_basic", "client_secret_post", "none"],
             "introspection_endpoint_auth_methods_supported":
                 ["client_secret_basic", "client_secret_post"],
-            "grant_types_supported": ["password", "refresh_token", "client_credentials"],
+            "grant_types_supported":
+                ["authorization_code", "refresh_token", "client_credentials", "password"],
+            "response_types_supported": ["code"],
+            "response_modes_supported": ["query"],
+            "code_challenge_methods_supported": ["S256"],
+            "prompt_values_supported": ["none", "login"],
+            "authorization_response_iss_parameter_supported": true,
+            "claims_parameter_supported": false,
+            "request_parameter_supported": false,
+            "request_uri_parameter_supported": false,
             "token_endpoint_auth_methods_supported":
                 ["client_secret_basic", "client_secret_post", "none"],
             "subject_types_supported": ["public"],

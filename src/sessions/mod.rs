@@ -6,6 +6,7 @@
 //! grows with live sessions, not with every token issued. The current token is rebuilt from
 //! its slot (same claims, same key, same bytes) instead of being stored.
 
+pub mod browser;
 pub mod revocations;
 pub mod sweep;
 #[cfg(test)]
@@ -15,12 +16,15 @@ use std::sync::Arc;
 
 use diesel::Connection;
 
+pub use browser::{BrowserSessions, CodeGrant, LiveBrowserSession};
 pub use revocations::Revocations;
 pub use sweep::{Sweeper, Swept};
 
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::db::models::{NewRefreshFamily, NextRefreshToken, RefreshFamily, User};
+use crate::db::models::{
+    AuthorizationCode, BrowserSession, NewRefreshFamily, NextRefreshToken, RefreshFamily, User,
+};
 use crate::db::{AnyConnection, Db};
 use crate::error::Error;
 use crate::keys::KeyStore;
@@ -117,15 +121,23 @@ impl std::fmt::Debug for IssuedTokens {
     }
 }
 
-/// What a refresh renews: the user, the refresh token to hand out, and the grant.
+/// What a sign-in or a refresh issues tokens for: the user, the family and its refresh token,
+/// and the grant.
 pub struct Renewal {
     pub user: User,
+    /// The family: the refresh token's `sid`.
+    pub family_id: String,
+    /// The session of the access and ID tokens' `sid`: the browser session the family came
+    /// from, or the family itself.
+    pub session_id: String,
     pub slot: RefreshSlot,
     pub client_id: Option<String>,
     /// The family's scope, or the narrower one the refresh asked for.
     pub scope: Scope,
-    /// When the user signed in (the family began).
+    /// When the user entered their password.
     pub auth_time: i64,
+    /// The `nonce` of the authorization request, for the ID token of a code exchange.
+    pub nonce: Option<String>,
 }
 
 /// How the database half of a refresh was decided.
@@ -211,6 +223,11 @@ impl Sessions {
         }
     }
 
+    /// What every token must say (for checks outside this service, such as a logout's hint).
+    pub fn rules(&self) -> &TokenRules {
+        &self.policy.tokens
+    }
+
     /// Starts a sign-in session of the simplejwt API for `user` (already authenticated).
     pub async fn start(&self, user: &User) -> Result<IssuedTokens, Error> {
         self.start_with(user, &Grant::first_party()).await
@@ -253,6 +270,8 @@ impl Sessions {
                             ends_at,
                             client_id: client_id.as_deref(),
                             scope: &scope,
+                            browser_session_id: None,
+                            auth_time: None,
                         },
                     )?;
                     User::record_login(conn, &user_id, now)?;
@@ -269,23 +288,86 @@ impl Sessions {
         );
         let renewal = Renewal {
             user: user.clone(),
+            family_id: sid.clone(),
+            session_id: sid,
             slot,
             client_id: grant.client_id.clone(),
             scope: grant.scope.clone(),
             auth_time: now,
+            nonce: None,
         };
-        self.tokens_for(&renewal, &sid, grant.refresh_token, now)
+        self.tokens_for(&renewal, grant.refresh_token, now)
     }
 
-    /// The tokens of session `sid` at `now`: an access token, the refresh token of the
-    /// renewal's slot when `with_refresh`, an ID token for a client granted `openid`.
+    /// Exchanges an authorization code (RFC 6749 §4.1.3) presented by `client_id`: single use,
+    /// unexpired, the same redirect URI, the PKCE verifier of its challenge, its browser
+    /// session still live. A code presented again revokes the session its first exchange
+    /// started. Any failed check with the right client spends the code.
+    pub async fn redeem_code(
+        &self,
+        code: &str,
+        exchange: CodeExchange<'_>,
+        refresh_token: bool,
+    ) -> Result<IssuedTokens, Error> {
+        let policy = self.policy.clone();
+        let signing_kid = self.keys.signing_key().kid.0.clone();
+        let now = self.clock.now();
+        let code_hash = crate::secrets::sha256_hex(code);
+        let client_id = exchange.client_id.to_owned();
+        let redirect_uri = exchange.redirect_uri.map(str::to_owned);
+        let verifier = exchange.code_verifier.map(str::to_owned);
+        let outcome = self
+            .db
+            .write(move |conn| {
+                conn.transaction(|conn| {
+                    redeem(
+                        conn,
+                        &policy,
+                        &signing_kid,
+                        &code_hash,
+                        CodeExchange {
+                            client_id: &client_id,
+                            redirect_uri: redirect_uri.as_deref(),
+                            code_verifier: verifier.as_deref(),
+                        },
+                        now,
+                    )
+                })
+            })
+            .await?;
+        match outcome {
+            Redeemed::Issued(renewal) => {
+                tracing::info!(
+                    user.id = %renewal.user.id,
+                    session.id = %renewal.session_id,
+                    client.id = %exchange.client_id,
+                    "authorization code exchanged"
+                );
+                self.tokens_for(&renewal, refresh_token, now)
+            }
+            Redeemed::Replayed { revoked } => {
+                if revoked {
+                    self.revocations.sync().await?;
+                }
+                tracing::warn!(
+                    client.id = %exchange.client_id,
+                    "authorization code presented again; what it issued is revoked"
+                );
+                Err(Error::TokenInvalid)
+            }
+            Redeemed::Refused => Err(Error::TokenInvalid),
+        }
+    }
+
+    /// The tokens of a renewal at `now`: an access token, the refresh token of the renewal's
+    /// slot when `with_refresh`, an ID token for a client granted `openid`.
     fn tokens_for(
         &self,
         renewal: &Renewal,
-        sid: &str,
         with_refresh: bool,
         now: i64,
     ) -> Result<IssuedTokens, Error> {
+        let sid = renewal.session_id.as_str();
         let rules = &self.policy.tokens;
         let signer = self.keys.signing_key();
         let scope = renewal.scope.to_string();
@@ -312,7 +394,7 @@ impl Sessions {
                 slot_key,
                 rules,
                 &user.id,
-                sid,
+                &renewal.family_id,
                 &renewal.slot,
             )?)
         } else {
@@ -327,7 +409,7 @@ impl Sessions {
             let authentication = Authentication {
                 sid,
                 auth_time: renewal.auth_time,
-                nonce: None,
+                nonce: renewal.nonce.as_deref(),
             };
             let claims = id_token_claims(rules, &identity, &authentication, grantee, &access, now);
             Some(issue_id_token(signer, &claims)?)
@@ -377,7 +459,6 @@ impl Sessions {
         let claims = verify_refresh(&self.keys, &self.policy.tokens, token, self.clock.now())?;
         let (policy, clock) = (self.policy.clone(), self.clock.clone());
         let signing_kid = self.keys.signing_key().kid.0.clone();
-        let sid = claims.sid.clone();
         let client_id = request.client_id.map(str::to_owned);
         let scope = request.scope.cloned();
         let outcome = self
@@ -398,9 +479,13 @@ impl Sessions {
                 return Err(Error::TokenInvalid);
             }
         };
-        let tokens = self.tokens_for(&renewal, &sid, self.policy.rotate, self.clock.now())?;
+        let tokens = self.tokens_for(&renewal, self.policy.rotate, self.clock.now())?;
         if rotated {
-            tracing::debug!(user.id = %renewal.user.id, session.id = %sid, "refresh token rotated");
+            tracing::debug!(
+                user.id = %renewal.user.id,
+                session.id = %renewal.family_id,
+                "refresh token rotated"
+            );
         }
         Ok(tokens)
     }
@@ -487,16 +572,11 @@ impl Sessions {
                 // A client's own token: nothing server-side can end it but its expiry.
                 return Ok(Some(Introspected::of_access(claims, None)));
             };
-            let found = self
+            let user = self
                 .db
-                .run(move |conn| Ok(RefreshFamily::find_with_user(conn, &sid)?))
+                .run(move |conn| Ok(live_session_user(conn, &sid)?))
                 .await?;
-            return Ok(match found {
-                Some((family, user)) if family.revoked_at.is_none() && user.is_active => {
-                    Some(Introspected::of_access(claims, Some(user.username)))
-                }
-                _ => None,
-            });
+            return Ok(user.map(|user| Introspected::of_access(claims, Some(user.username))));
         }
         let Ok(claims) = verify_refresh(&self.keys, rules, token, now) else {
             return Ok(None);
@@ -543,19 +623,143 @@ impl Sessions {
         )?;
         // A client's own token speaks for no user.
         let sid = claims.sid.clone().ok_or(Error::TokenInvalid)?;
-        let found = self
+        let user = self
             .db
-            .run(move |conn| Ok(RefreshFamily::find_with_user(conn, &sid)?))
+            .run(move |conn| Ok(live_session_user(conn, &sid)?))
             .await?;
-        match found {
-            Some((family, user))
-                if family.revoked_at.is_none() && user.is_active && user.id == claims.sub =>
-            {
-                Ok((claims, user))
-            }
+        match user {
+            Some(user) if user.id == claims.sub => Ok((claims, user)),
             _ => Err(Error::TokenInvalid),
         }
     }
+}
+
+/// The active user of session `sid` (a refresh family or a browser session) if it is live.
+fn live_session_user(conn: &mut AnyConnection, sid: &str) -> diesel::QueryResult<Option<User>> {
+    if let Some((family, user)) = RefreshFamily::find_with_user(conn, sid)? {
+        return Ok((family.revoked_at.is_none() && user.is_active).then_some(user));
+    }
+    Ok(
+        BrowserSession::find_with_user(conn, sid)?.and_then(|(session, user)| {
+            (session.revoked_at.is_none() && user.is_active).then_some(user)
+        }),
+    )
+}
+
+/// What a client presents with an authorization code.
+#[derive(Debug, Clone, Copy)]
+pub struct CodeExchange<'a> {
+    pub client_id: &'a str,
+    pub redirect_uri: Option<&'a str>,
+    pub code_verifier: Option<&'a str>,
+}
+
+enum Redeemed {
+    Issued(Box<Renewal>),
+    /// The code was used before; `revoked` when that revoked a live family.
+    Replayed {
+        revoked: bool,
+    },
+    Refused,
+}
+
+/// The database half of a code exchange, in one transaction.
+fn redeem(
+    conn: &mut AnyConnection,
+    policy: &SessionPolicy,
+    signing_kid: &str,
+    code_hash: &str,
+    exchange: CodeExchange<'_>,
+    now: i64,
+) -> Result<Redeemed, Error> {
+    let Some(code) = AuthorizationCode::find(conn, code_hash)? else {
+        return Ok(Redeemed::Refused);
+    };
+    if code.client_id != exchange.client_id {
+        // Another client's code: not this client's to spend.
+        return Ok(Redeemed::Refused);
+    }
+    if code.used_at.is_some() {
+        let revoked = match &code.family_id {
+            Some(family_id) => RefreshFamily::revoke(conn, family_id, now)?,
+            None => false,
+        };
+        return Ok(Redeemed::Replayed { revoked });
+    }
+    let redirect_matches = match exchange.redirect_uri {
+        Some(uri) => uri == code.redirect_uri,
+        None => !code.redirect_uri_given,
+    };
+    let verifier_matches = match (&code.code_challenge, exchange.code_verifier) {
+        (Some(challenge), Some(verifier)) => {
+            is_code_verifier(verifier) && crate::secrets::pkce_s256_matches(verifier, challenge)
+        }
+        (None, None) => true,
+        _ => false,
+    };
+    let session = BrowserSession::find_with_user(conn, &code.browser_session_id)?;
+    let live = session
+        .as_ref()
+        .is_some_and(|(session, user)| session.revoked_at.is_none() && user.is_active);
+    let family_id = new_id();
+    // Spent whatever follows: a code gets one try.
+    AuthorizationCode::mark_used(conn, code_hash, &family_id, now)?;
+    let (Some((session, user)), true, true, true, true) = (
+        session,
+        live,
+        redirect_matches,
+        verifier_matches,
+        code.expires_at > now,
+    ) else {
+        return Ok(Redeemed::Refused);
+    };
+    let ends_at = now
+        + if policy.sliding {
+            policy.session_max_age
+        } else {
+            policy.refresh_ttl
+        };
+    let slot = RefreshSlot {
+        jti: new_id(),
+        kid: signing_kid.to_owned(),
+        iat: now,
+        exp: (now + policy.refresh_ttl).min(ends_at),
+    };
+    RefreshFamily::insert(
+        conn,
+        &NewRefreshFamily {
+            id: &family_id,
+            user_id: &user.id,
+            current_jti: &slot.jti,
+            current_kid: &slot.kid,
+            current_iat: slot.iat,
+            current_exp: slot.exp,
+            created_at: now,
+            ends_at,
+            client_id: Some(&code.client_id),
+            scope: &code.scope,
+            browser_session_id: Some(&session.id),
+            auth_time: Some(session.auth_time),
+        },
+    )?;
+    Ok(Redeemed::Issued(Box::new(Renewal {
+        user,
+        family_id,
+        session_id: session.id,
+        slot,
+        client_id: Some(code.client_id),
+        scope: Scope::from_stored(&code.scope),
+        auth_time: session.auth_time,
+        nonce: code.nonce,
+    })))
+}
+
+/// RFC 7636 §4.1: 43 to 128 unreserved characters.
+fn is_code_verifier(verifier: &str) -> bool {
+    (43..=128).contains(&verifier.len())
+        && verifier
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
 }
 
 fn subject(user: &User) -> Subject<'_> {
@@ -610,10 +814,16 @@ pub fn rotate_family(
         };
         let renewal = |user: User, slot: RefreshSlot| Renewal {
             user,
+            family_id: family.id.clone(),
+            session_id: family
+                .browser_session_id
+                .clone()
+                .unwrap_or_else(|| family.id.clone()),
             slot,
             client_id: family.client_id.clone(),
             scope: scope.clone(),
-            auth_time: family.created_at,
+            auth_time: family.auth_time.unwrap_or(family.created_at),
+            nonce: None,
         };
         if family.current_jti == claims.jti {
             if !policy.rotate {

@@ -12,7 +12,7 @@ use std::sync::RwLock;
 
 use crate::clock::Clock;
 use crate::db::Db;
-use crate::db::models::RefreshFamily;
+use crate::db::models::{BrowserSession, RefreshFamily};
 use crate::error::Error;
 
 /// How far back each re-read reaches before the last one, so that a revocation whose commit
@@ -71,7 +71,11 @@ impl Revocations {
         };
         let recent = self
             .db
-            .run(move |conn| Ok(RefreshFamily::revoked_since(conn, since)?))
+            .run(move |conn| {
+                let mut revoked = RefreshFamily::revoked_since(conn, since)?;
+                revoked.extend(BrowserSession::revoked_since(conn, since)?);
+                Ok(revoked)
+            })
             .await?;
         let mut known = self
             .known

@@ -4,7 +4,7 @@
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::Db;
-use crate::db::models::{LoginFailure, RefreshFamily};
+use crate::db::models::{AuthorizationCode, BrowserSession, LoginFailure, RefreshFamily};
 use crate::error::Error;
 
 /// Rows deleted per statement, so a sweep never holds the write lock for long.
@@ -46,7 +46,13 @@ impl Sweeper {
             let (now, linger) = (self.clock.now(), self.session_linger);
             let deleted = self
                 .db
-                .write(move |conn| Ok(RefreshFamily::delete_dead(conn, now, linger, BATCH)?))
+                .write(move |conn| {
+                    // Codes stay past their minute as long as a family does, so that a replay
+                    // is still recognised; browser sessions as long as their access tokens live.
+                    Ok(RefreshFamily::delete_dead(conn, now, linger, BATCH)?
+                        + BrowserSession::delete_dead(conn, now, linger, BATCH)?
+                        + AuthorizationCode::delete_expired(conn, now, linger, BATCH)?)
+                })
                 .await?;
             swept.sessions += deleted;
             if (deleted as i64) < BATCH {

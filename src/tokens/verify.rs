@@ -133,6 +133,54 @@ pub fn verify_refresh(
     read_claims(rules, kind, &payload, now)
 }
 
+/// The audience of an ID token idgate issued, whatever its expiry: what RP-initiated logout
+/// (`id_token_hint`) needs to know which app is signing out. RS256 by a published key,
+/// `typ: JWT`, idgate's issuer.
+pub fn id_token_hint_audience(
+    keys: &KeyStore,
+    rules: &TokenRules,
+    token: &str,
+) -> Result<String, Error> {
+    #[derive(Deserialize)]
+    struct Hint {
+        iss: String,
+        aud: String,
+    }
+    let (encoded, _) = token.split_once('.').ok_or(Error::TokenInvalid)?;
+    let header = URL_SAFE_NO_PAD
+        .decode(encoded)
+        .map_err(|_| Error::TokenInvalid)?;
+    let header: JoseHeader = serde_json::from_slice(&header).map_err(|_| Error::TokenInvalid)?;
+    if header.alg != "RS256"
+        || header
+            .typ
+            .as_deref()
+            .is_some_and(|typ| typ != super::claims::ID_TYP)
+    {
+        return Err(Error::TokenInvalid);
+    }
+    let key = header
+        .kid
+        .and_then(|kid| keys.find(&kid))
+        .ok_or(Error::TokenInvalid)?;
+    let (signing_input, signature) = token.rsplit_once('.').ok_or(Error::TokenInvalid)?;
+    let signature = URL_SAFE_NO_PAD
+        .decode(signature)
+        .map_err(|_| Error::TokenInvalid)?;
+    if !key.verify_rs256(signing_input.as_bytes(), &signature) {
+        return Err(Error::TokenInvalid);
+    }
+    let (_, payload) = signing_input.split_once('.').ok_or(Error::TokenInvalid)?;
+    let payload = URL_SAFE_NO_PAD
+        .decode(payload)
+        .map_err(|_| Error::TokenInvalid)?;
+    let hint: Hint = serde_json::from_slice(&payload).map_err(|_| Error::TokenInvalid)?;
+    if hint.iss != rules.issuer {
+        return Err(Error::TokenInvalid);
+    }
+    Ok(hint.aud)
+}
+
 /// Checks the header (of the `expected` kind, if given) and the signature; returns the kind
 /// and the decoded payload, whose claims are not checked yet.
 fn authentic_payload(

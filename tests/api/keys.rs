@@ -113,9 +113,6 @@ fn discovery_documents_name_the_issuer_and_jwks() {
         // Only endpoints this build serves are listed.
         assert_eq!(document["token_endpoint"], app.url("/oauth/token"));
         assert_eq!(document["userinfo_endpoint"], app.url("/userinfo"));
-        for absent in ["authorization_endpoint", "end_session_endpoint"] {
-            assert!(document.get(absent).is_none(), "{path} lists {absent}");
-        }
     }
 }
 

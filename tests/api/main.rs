@@ -9,4 +9,5 @@ mod keys;
 mod oauth_token;
 mod refresh;
 mod sign_in;
+mod sso;
 mod throttle;

@@ -4,11 +4,15 @@
 //! treats a bound LIMIT as a value the query plan depends on, so it re-prepared the statement on
 //! every execution (`sqlite3Reprepare`, 9 % of the server's CPU under refresh load).
 
+pub mod authorization_code;
+pub mod browser_session;
 pub mod client;
 pub mod login_failure;
 pub mod refresh_family;
 pub mod user;
 
+pub use authorization_code::AuthorizationCode;
+pub use browser_session::BrowserSession;
 pub use client::ClientRow;
 pub use login_failure::{LoginFailure, NewLoginFailure};
 pub use refresh_family::{NewRefreshFamily, NextRefreshToken, RefreshFamily};

@@ -23,6 +23,10 @@ pub struct RefreshFamily {
     pub client_id: Option<String>,
     /// The scope granted, space-separated.
     pub scope: String,
+    /// The browser session it came from (the code flow); its id is the tokens' `sid`.
+    pub browser_session_id: Option<String>,
+    /// When the user entered their password; `None` means at `created_at`.
+    pub auth_time: Option<i64>,
 }
 
 #[derive(Insertable)]
@@ -38,6 +42,8 @@ pub struct NewRefreshFamily<'a> {
     pub ends_at: i64,
     pub client_id: Option<&'a str>,
     pub scope: &'a str,
+    pub browser_session_id: Option<&'a str>,
+    pub auth_time: Option<i64>,
 }
 
 /// The refresh token a family honours after a rotation.
@@ -137,6 +143,21 @@ impl RefreshFamily {
         diesel::update(
             refresh_families::table
                 .filter(refresh_families::user_id.eq(user_id))
+                .filter(refresh_families::revoked_at.is_null()),
+        )
+        .set(refresh_families::revoked_at.eq(now))
+        .execute(conn)
+    }
+
+    /// Revokes every live family that came from a browser session; returns how many.
+    pub fn revoke_all_of_browser_session(
+        conn: &mut AnyConnection,
+        browser_session_id: &str,
+        now: i64,
+    ) -> QueryResult<usize> {
+        diesel::update(
+            refresh_families::table
+                .filter(refresh_families::browser_session_id.eq(browser_session_id))
                 .filter(refresh_families::revoked_at.is_null()),
         )
         .set(refresh_families::revoked_at.eq(now))

@@ -15,7 +15,7 @@ use crate::oauth::GrantType;
 use crate::routes::extract::ClientAddress;
 use crate::routes::no_store;
 use crate::scope::Scope;
-use crate::sessions::{Grant, IssuedTokens, RefreshRequest};
+use crate::sessions::{CodeExchange, Grant, IssuedTokens, RefreshRequest};
 use crate::state::AppState;
 
 /// RFC 6749 §5.1's answer. `Debug` is not derived: it holds tokens.
@@ -97,9 +97,19 @@ pub async fn token(
             let scope = client.grant_scope(scope.as_deref(), false)?;
             app.sessions.issue_for_client(&client.id, &scope)?
         }
-        // TODO(#9): the authorization endpoint issues codes; until then no code can be valid.
         GrantType::AuthorizationCode => {
-            return Err(OAuthError::UnsupportedGrantType(grant_name));
+            let code = form.required("code")?;
+            let redirect_uri = form.take("redirect_uri");
+            let code_verifier = form.take("code_verifier");
+            let exchange = CodeExchange {
+                client_id: &client.id,
+                redirect_uri: redirect_uri.as_deref(),
+                code_verifier: code_verifier.as_deref(),
+            };
+            let refresh_token = client.allows(GrantType::RefreshToken);
+            app.sessions
+                .redeem_code(&code, exchange, refresh_token)
+                .await?
         }
     };
     Ok(HttpResponse::Ok()
