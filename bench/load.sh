@@ -69,6 +69,10 @@ echo "$password" | IDGATE__PASSWORD__BCRYPT_COST=4 "$idgate" users create bench_
 client_secret=$("$idgate" clients create bench-app --grant client_credentials --grant password \
     --grant refresh_token --scope api:read --scope openid | python3 -c 'import json,sys; print(json.load(sys.stdin)["client_secret"])')
 CLIENT_BASIC="Basic $(printf 'bench-app:%s' "$client_secret" | base64 -w0)"
+# An app of the code flow, for the single-sign-on round trip.
+web_redirect="http://127.0.0.1:9/cb"
+web_secret=$("$idgate" clients create bench-web --redirect-uri "$web_redirect" \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["client_secret"])')
 
 echo "measuring the physical limits on core $server_core…" >&2
 openssl_line=$(taskset -c "$server_core" openssl speed -seconds 3 rsa2048 2>/dev/null | grep -E '^rsa +2048')
@@ -121,6 +125,22 @@ for round in $(seq 1 "$rounds"); do
     done | python3 -c 'import json, sys; [print(json.loads(l)["refresh_token"]) for l in sys.stdin if l.strip()]' \
         >"$work/oauth_refresh_pool.$round"
 done
+# A browser session of bench_tokens, signed in once through the form.
+PKCE_VERIFIER=$(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')
+challenge=$(python3 -c 'import base64, hashlib, sys; print(base64.urlsafe_b64encode(hashlib.sha256(sys.argv[1].encode()).digest()).rstrip(b"=").decode())' "$PKCE_VERIFIER")
+REDIRECT_URI_ENCODED=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$web_redirect")
+AUTHORIZE_PATH="/authorize?response_type=code&client_id=bench-web&redirect_uri=$REDIRECT_URI_ENCODED&scope=openid&code_challenge=$challenge&code_challenge_method=S256"
+jar="$work/cookies"
+csrf=$(curl -sf -c "$jar" "$base$AUTHORIZE_PATH" \
+    | python3 -c 'import re, sys; print(re.search(r"name=\"csrf_token\" value=\"([^\"]+)\"", sys.stdin.read()).group(1))')
+curl -sf -o /dev/null -b "$jar" -c "$jar" "$base/login" --data-urlencode "csrf_token=$csrf" \
+    -d username=bench_tokens --data-urlencode "password=$password" -d response_type=code \
+    -d client_id=bench-web --data-urlencode "redirect_uri=$web_redirect" -d scope=openid \
+    -d "code_challenge=$challenge" -d code_challenge_method=S256
+SSO_COOKIE=$(awk '$6 == "idgate_session" {print $7}' "$jar")
+[ -n "$SSO_COOKIE" ] || { echo "signing in through the form gave no session cookie" >&2; exit 1; }
+WEB_BASIC="Basic $(printf 'bench-web:%s' "$web_secret" | base64 -w0)"
+export PKCE_VERIFIER REDIRECT_URI_ENCODED AUTHORIZE_PATH SSO_COOKIE WEB_BASIC
 ACCESS_TOKEN=$(sign_in bench_tokens | field access)
 export ACCESS_TOKEN
 export SIGN_IN_USER=bench_sign_in SIGN_IN_PASSWORD="$password"
@@ -176,6 +196,11 @@ POOL_PREFIX=oauth_refresh_pool CLIENT_BASIC="$CLIENT_BASIC" record_in_rounds \
     "POST /oauth/token (refresh_token)" refresh.lua "$refresh_connections" rsa_sign "RSA-2048 sign/s"
 CLIENT_BASIC="$CLIENT_BASIC" record_in_rounds \
     "POST /oauth/token (client_credentials)" client_credentials.lua 32 rsa_sign "RSA-2048 sign/s"
+# One connection per wrk thread: the round trip's two requests alternate on each.
+sso=$(WRK_THREADS=4 taskset -c "$client_core" wrk -t4 -c4 -d"${seconds}s" --timeout 30s \
+    -s "$BENCH_DIR/sso_round_trip.lua" "$base" | grep '^{')
+record "authorize (live session) + code exchange, 2 requests a round trip (4 conns)" "$sso" "$rsa_sign" \
+    "RSA-2048 sign/s (2 signatures a round trip)"
 sign_in_seconds=$(( seconds > 20 ? seconds : 20 ))
 record "POST /api/token/ (bcrypt 12)" "$(load sign_in.lua 8 "$sign_in_seconds")" "$bcrypt12" "bcrypt-12 hash/s"
 

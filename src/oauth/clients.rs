@@ -4,7 +4,9 @@
 //! is stored, and a presented secret is compared with it in constant time (`secrets`), which
 //! keeps client authentication off the hashing threads that sign-ins queue for.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
 use diesel::Connection;
 use secrecy::{ExposeSecret, SecretString};
@@ -174,12 +176,21 @@ pub struct ClientCredentials {
     pub secret: Option<SecretString>,
 }
 
+/// How long a replica trusts the copy of a client it read: a client deleted or changed
+/// elsewhere (the command line, another replica) is seen within this. A client it has no copy
+/// of is always read, so a new one is usable at once.
+pub const CLIENT_CACHE_TTL: Duration = Duration::from_secs(1);
+
 /// Registers, lists, deletes and authenticates clients.
 #[derive(Clone)]
 pub struct Clients {
     db: Db,
     revocations: Arc<Revocations>,
     clock: Clock,
+    /// Clients read recently, by id, with when they were read: every token request
+    /// authenticates its client, and a read on the blocking pool per request cost the token
+    /// endpoint a tenth of its rate.
+    cache: Arc<RwLock<HashMap<String, (Client, Instant)>>>,
 }
 
 impl Clients {
@@ -188,6 +199,7 @@ impl Clients {
             db,
             revocations,
             clock,
+            cache: Arc::default(),
         }
     }
 
@@ -227,13 +239,43 @@ impl Clients {
     }
 
     /// Every client, by id.
+    /// The client `client_id`, from this replica's copy if it is at most
+    /// [`CLIENT_CACHE_TTL`] old, else from the database.
     pub async fn find(&self, client_id: &str) -> Result<Option<Client>, Error> {
+        let cached = self
+            .cache
+            .read()
+            .expect("no reader panics holding the lock")
+            .get(client_id)
+            .filter(|(_, read_at)| read_at.elapsed() < CLIENT_CACHE_TTL)
+            .map(|(client, _)| client.clone());
+        if cached.is_some() {
+            return Ok(cached);
+        }
         let id = client_id.to_owned();
         let row = self
             .db
             .run(move |conn| Ok(ClientRow::find(conn, &id)?))
             .await?;
-        Ok(row.map(Client::from_row))
+        let client = row.map(Client::from_row);
+        let mut cache = self
+            .cache
+            .write()
+            .expect("no writer panics holding the lock");
+        match &client {
+            Some(client) => {
+                cache.insert(client.id.clone(), (client.clone(), Instant::now()));
+            }
+            None => {
+                cache.remove(client_id);
+            }
+        }
+        // Bounded by the clients registered: only found clients are kept, and stale ones
+        // are dropped whenever the map grows past them.
+        if cache.len() > 1024 {
+            cache.retain(|_, (_, read_at)| read_at.elapsed() < CLIENT_CACHE_TTL);
+        }
+        Ok(client)
     }
 
     pub async fn list(&self) -> Result<Vec<Client>, Error> {
@@ -256,6 +298,10 @@ impl Clients {
                 })
             })
             .await?;
+        self.cache
+            .write()
+            .expect("no writer panics holding the lock")
+            .remove(client_id);
         self.revocations.sync().await?;
         tracing::info!(client.id = %client_id, sessions.revoked = revoked, "client deleted");
         Ok(revoked)
