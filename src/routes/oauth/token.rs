@@ -14,6 +14,7 @@ use crate::error::Error;
 use crate::oauth::GrantType;
 use crate::routes::extract::ClientAddress;
 use crate::routes::no_store;
+use crate::routes::scheduling::yield_to_ready_requests;
 use crate::scope::Scope;
 use crate::sessions::{CodeExchange, Grant, IssuedTokens, RefreshRequest};
 use crate::state::AppState;
@@ -112,6 +113,7 @@ pub async fn token(
                 .await?
         }
     };
+    yield_to_ready_requests().await;
     Ok(HttpResponse::Ok()
         .insert_header(no_store())
         .insert_header(("pragma", "no-cache"))
