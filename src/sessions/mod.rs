@@ -71,6 +71,24 @@ impl SessionPolicy {
     pub fn revocation_horizon(&self) -> i64 {
         self.tokens.access_ttl + self.tokens.leeway
     }
+
+    /// The first refresh token of a session starting at `now`, signed with `signing_kid`'s
+    /// key, and when the session ends at the latest.
+    fn first_slot(&self, signing_kid: &str, now: i64) -> (RefreshSlot, i64) {
+        let ends_at = now
+            + if self.sliding {
+                self.session_max_age
+            } else {
+                self.refresh_ttl
+            };
+        let slot = RefreshSlot {
+            jti: new_id(),
+            kid: signing_kid.to_owned(),
+            iat: now,
+            exp: (now + self.refresh_ttl).min(ends_at),
+        };
+        (slot, ends_at)
+    }
 }
 
 /// To whom a sign-in session is granted, and for what.
@@ -236,21 +254,8 @@ impl Sessions {
     /// Starts a sign-in session for `user` (already authenticated) granted as `grant` says: a
     /// new family, its first tokens, and the user's `last_login`.
     pub async fn start_with(&self, user: &User, grant: &Grant) -> Result<IssuedTokens, Error> {
-        let policy = &self.policy;
-        let key = self.keys.signing_key();
         let now = self.clock.now();
-        let ends_at = now
-            + if policy.sliding {
-                policy.session_max_age
-            } else {
-                policy.refresh_ttl
-            };
-        let slot = RefreshSlot {
-            jti: new_id(),
-            kid: key.kid.0.clone(),
-            iat: now,
-            exp: (now + policy.refresh_ttl).min(ends_at),
-        };
+        let (slot, ends_at) = self.policy.first_slot(&self.keys.signing_key().kid.0, now);
         let sid = new_id();
         let (family_id, user_id, first) = (sid.clone(), user.id.clone(), slot.clone());
         let (client_id, scope) = (grant.client_id.clone(), grant.scope.to_string());
@@ -713,18 +718,7 @@ fn redeem(
     ) else {
         return Ok(Redeemed::Refused);
     };
-    let ends_at = now
-        + if policy.sliding {
-            policy.session_max_age
-        } else {
-            policy.refresh_ttl
-        };
-    let slot = RefreshSlot {
-        jti: new_id(),
-        kid: signing_kid.to_owned(),
-        iat: now,
-        exp: (now + policy.refresh_ttl).min(ends_at),
-    };
+    let (slot, ends_at) = policy.first_slot(signing_kid, now);
     RefreshFamily::insert(
         conn,
         &NewRefreshFamily {

@@ -219,7 +219,11 @@ impl TestApp {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let address = format!("http://127.0.0.1:{port}");
-        settings.issuer = address.clone();
+        // An https issuer set by the test stays (the server serves http either way): what
+        // depends on it, such as Secure cookies, can be seen.
+        if !settings.issuer.starts_with("https://") {
+            settings.issuer = address.clone();
+        }
         idgate::telemetry::init(&settings.log);
 
         let (sender, receiver) = std::sync::mpsc::channel();

@@ -872,3 +872,44 @@ fn the_pages_answer_errors_as_pages_and_discovery_lists_them() {
     assert_eq!(doc["response_types_supported"], serde_json::json!(["code"]));
     assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
 }
+
+#[test]
+fn under_an_https_issuer_the_cookies_are_secure() {
+    let app = TestApp::spawn_with(|settings| settings.issuer = "https://id.example.test".into());
+    register_apps(&app);
+    app.create_user("alice");
+    let mut browser = Browser::new(&app);
+    let (_, challenge) = pkce();
+    let page = browser.get(&authorize_path(&request_of(
+        "web",
+        WEB_CALLBACK,
+        &challenge,
+    )));
+    let csrf_cookie = page.header("set-cookie").expect("the CSRF cookie");
+    assert!(
+        csrf_cookie.starts_with("idgate_csrf=") && csrf_cookie.contains("Secure"),
+        "{csrf_cookie}"
+    );
+    assert!(
+        csrf_cookie.contains("SameSite=Strict") && csrf_cookie.contains("HttpOnly"),
+        "{csrf_cookie}"
+    );
+    let signed_in = sign_in_form(&mut browser, &page, "alice", PASSWORD);
+    let query = redirect_query(&signed_in, WEB_CALLBACK);
+    assert_eq!(query["iss"], "https://id.example.test");
+    let session_cookie = signed_in
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("idgate_session="))
+        .expect("the session cookie");
+    assert!(
+        session_cookie.contains("Secure") && session_cookie.contains("HttpOnly"),
+        "{session_cookie}"
+    );
+    assert!(
+        session_cookie.contains("SameSite=Lax") && session_cookie.contains("Path=/"),
+        "{session_cookie}"
+    );
+}
