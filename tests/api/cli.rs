@@ -41,6 +41,19 @@ fn last_stderr_line(output: &Output) -> String {
         .to_owned()
 }
 
+/// A config file in the running server's folder, pointing the command line at its database,
+/// as an operator's would.
+fn write_config_for(app: &TestApp) {
+    std::fs::write(
+        app.dir.path().join("idgate.toml"),
+        format!(
+            "[database]\nurl = \"{}\"\n[keys]\ndir = \"keys\"\n[password]\nbcrypt_cost = 4\n",
+            secrecy::ExposeSecret::expose_secret(&app.settings.database.url)
+        ),
+    )
+    .unwrap();
+}
+
 /// A folder with a config file pointing at a fresh database and `keys/`.
 struct Workspace {
     dir: tempfile::TempDir,
@@ -67,15 +80,7 @@ fn workspace() -> Workspace {
 #[test]
 fn users_create_reads_the_password_from_stdin_and_the_server_accepts_it() {
     let app = TestApp::spawn();
-    let config = app.dir.path().join("idgate.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[database]\nurl = \"{}\"\n[keys]\ndir = \"keys\"\n[password]\nbcrypt_cost = 4\n",
-            secrecy::ExposeSecret::expose_secret(&app.settings.database.url)
-        ),
-    )
-    .unwrap();
+    write_config_for(&app);
     let out = idgate(
         app.dir.path(),
         &[
@@ -465,15 +470,7 @@ fn trusted_proxies_come_comma_separated_from_the_environment_and_are_checked() {
 #[test]
 fn clients_create_prints_the_secret_once_and_the_server_accepts_it_at_once() {
     let app = TestApp::spawn();
-    let config = app.dir.path().join("idgate.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[database]\nurl = \"{}\"\n[keys]\ndir = \"keys\"\n",
-            secrecy::ExposeSecret::expose_secret(&app.settings.database.url)
-        ),
-    )
-    .unwrap();
+    write_config_for(&app);
     let out = idgate(
         app.dir.path(),
         &[

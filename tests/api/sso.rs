@@ -174,6 +174,20 @@ fn sign_in_form(browser: &mut Browser<'_>, page: &Reply, username: &str, passwor
     browser.post("/login", &borrowed)
 }
 
+/// A browser that has signed in as alice through `client_id`'s sign-in page.
+fn signed_in_browser<'a>(app: &'a TestApp, client_id: &str, redirect_uri: &str) -> Browser<'a> {
+    let mut browser = Browser::new(app);
+    let (_, challenge) = pkce();
+    let page = browser.get(&authorize_path(&request_of(
+        client_id,
+        redirect_uri,
+        &challenge,
+    )));
+    let reply = sign_in_form(&mut browser, &page, "alice", PASSWORD);
+    assert_eq!(reply.status, 303, "{}", reply.text);
+    browser
+}
+
 struct Apps {
     web_secret: String,
 }
@@ -769,14 +783,7 @@ fn sign_out_redirects_only_to_registered_uris() {
     let app = TestApp::spawn();
     register_apps(&app);
     app.create_user("alice");
-    let mut browser = Browser::new(&app);
-    let (_, challenge) = pkce();
-    let page = browser.get(&authorize_path(&request_of(
-        "web",
-        WEB_CALLBACK,
-        &challenge,
-    )));
-    sign_in_form(&mut browser, &page, "alice", PASSWORD);
+    let mut browser = signed_in_browser(&app, "web", WEB_CALLBACK);
     for query in [
         "post_logout_redirect_uri=https%3A%2F%2Fevil.example%2F&client_id=web",
         "post_logout_redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fsigned-out%2F&client_id=web",
@@ -822,14 +829,8 @@ fn disabling_the_user_ends_the_browser_session() {
     let app = TestApp::spawn();
     register_apps(&app);
     app.create_user("alice");
-    let mut browser = Browser::new(&app);
+    let mut browser = signed_in_browser(&app, "spa", SPA_CALLBACK);
     let (_, challenge) = pkce();
-    let page = browser.get(&authorize_path(&request_of(
-        "spa",
-        SPA_CALLBACK,
-        &challenge,
-    )));
-    sign_in_form(&mut browser, &page, "alice", PASSWORD);
     assert_eq!(
         browser
             .get(&authorize_path(&request_of(
