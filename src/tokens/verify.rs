@@ -10,7 +10,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 
-use super::claims::{ACCESS_TYP, AccessClaims, REFRESH_TYP, RefreshClaims};
+use super::claims::{ACCESS_TYP, AccessClaims, ID_TYP, REFRESH_TYP, RefreshClaims};
 use super::issue::TokenRules;
 use crate::error::Error;
 use crate::keys::{KeyStore, SigningKey};
@@ -20,6 +20,8 @@ use crate::keys::{KeyStore, SigningKey};
 enum TokenKind {
     Access,
     Refresh,
+    /// An ID token (RS256, `typ: JWT`): read only as a logout's `id_token_hint`.
+    Id,
 }
 
 /// What the `verify` endpoint needs to know of a token whose signature and claims passed.
@@ -82,6 +84,7 @@ fn read_header<'k>(keys: &'k KeyStore, token: &str) -> Result<(TokenKind, &'k Si
     let kind = match &*header.alg {
         "RS256" if typ.eq_ignore_ascii_case(ACCESS_TYP) => TokenKind::Access,
         "HS256" if typ.eq_ignore_ascii_case(REFRESH_TYP) => TokenKind::Refresh,
+        "RS256" if typ.eq_ignore_ascii_case(ID_TYP) => TokenKind::Id,
         _ => return Err(Error::TokenInvalid),
     };
     let key = header
@@ -108,6 +111,7 @@ pub fn verify(
             sid: claims.sid.ok_or(Error::TokenInvalid)?.into_owned(),
             jti: claims.jti.into_owned(),
         },
+        TokenKind::Id => return Err(Error::TokenInvalid),
     })
 }
 
@@ -146,34 +150,7 @@ pub fn id_token_hint_audience(
         iss: String,
         aud: String,
     }
-    let (encoded, _) = token.split_once('.').ok_or(Error::TokenInvalid)?;
-    let header = URL_SAFE_NO_PAD
-        .decode(encoded)
-        .map_err(|_| Error::TokenInvalid)?;
-    let header: JoseHeader = serde_json::from_slice(&header).map_err(|_| Error::TokenInvalid)?;
-    if header.alg != "RS256"
-        || header
-            .typ
-            .as_deref()
-            .is_some_and(|typ| typ != super::claims::ID_TYP)
-    {
-        return Err(Error::TokenInvalid);
-    }
-    let key = header
-        .kid
-        .and_then(|kid| keys.find(&kid))
-        .ok_or(Error::TokenInvalid)?;
-    let (signing_input, signature) = token.rsplit_once('.').ok_or(Error::TokenInvalid)?;
-    let signature = URL_SAFE_NO_PAD
-        .decode(signature)
-        .map_err(|_| Error::TokenInvalid)?;
-    if !key.verify_rs256(signing_input.as_bytes(), &signature) {
-        return Err(Error::TokenInvalid);
-    }
-    let (_, payload) = signing_input.split_once('.').ok_or(Error::TokenInvalid)?;
-    let payload = URL_SAFE_NO_PAD
-        .decode(payload)
-        .map_err(|_| Error::TokenInvalid)?;
+    let (_, payload) = authentic_payload(keys, token, Some(TokenKind::Id))?;
     let hint: Hint = serde_json::from_slice(&payload).map_err(|_| Error::TokenInvalid)?;
     if hint.iss != rules.issuer {
         return Err(Error::TokenInvalid);
@@ -181,15 +158,20 @@ pub fn id_token_hint_audience(
     Ok(hint.aud)
 }
 
-/// Checks the header (of the `expected` kind, if given) and the signature; returns the kind
-/// and the decoded payload, whose claims are not checked yet.
+/// Checks the header (of the `expected` kind; `None` takes either kind the verify endpoint
+/// accepts, access or refresh) and the signature; returns the kind and the decoded payload,
+/// whose claims are not checked yet.
 fn authentic_payload(
     keys: &KeyStore,
     token: &str,
     expected: Option<TokenKind>,
 ) -> Result<(TokenKind, Vec<u8>), Error> {
     let (kind, key) = read_header(keys, token)?;
-    if expected.is_some_and(|expected| expected != kind) {
+    let wanted = match expected {
+        Some(expected) => kind == expected,
+        None => kind != TokenKind::Id,
+    };
+    if !wanted {
         return Err(Error::TokenInvalid);
     }
     let (signing_input, signature) = token.rsplit_once('.').ok_or(Error::TokenInvalid)?;
@@ -199,7 +181,7 @@ fn authentic_payload(
         .map_err(|_| Error::TokenInvalid)?;
     let signature = &decoded[..len];
     let authentic = match kind {
-        TokenKind::Access => key.verify_rs256(signing_input.as_bytes(), signature),
+        TokenKind::Access | TokenKind::Id => key.verify_rs256(signing_input.as_bytes(), signature),
         TokenKind::Refresh => key.verify_hs256(signing_input.as_bytes(), signature),
     };
     if !authentic {
@@ -224,6 +206,7 @@ fn read_claims<'p, T: Deserialize<'p> + Registered>(
     let (audience, token_type) = match kind {
         TokenKind::Access => (rules.audience.as_str(), "access"),
         TokenKind::Refresh => (rules.issuer.as_str(), "refresh"),
+        TokenKind::Id => return Err(Error::TokenInvalid),
     };
     let leeway = rules.leeway;
     let valid = claims.iss() == rules.issuer
@@ -366,6 +349,30 @@ mod tests {
         ] {
             assert!(verify(&keys, &rules, token).is_err(), "{token:.40}");
         }
+    }
+
+    #[test]
+    fn an_id_token_is_only_a_logout_hint() {
+        let (_dir, rules, keys) = setup();
+        let key = keys.signing_key();
+        let claims = serde_json::json!({"iss": rules.issuer, "aud": "web", "exp": 1});
+        let id_token = key
+            .sign_rs256(crate::tokens::claims::ID_TYP, &claims)
+            .unwrap();
+        // Expired long ago, still names its app; never passes as an access token.
+        assert_eq!(
+            super::id_token_hint_audience(&keys, &rules, &id_token).unwrap(),
+            "web"
+        );
+        assert!(verify(&keys, &rules, &id_token).is_err());
+        assert!(verify_access(&keys, &rules, &id_token).is_err());
+        let foreign = serde_json::json!({"iss": "https://evil", "aud": "web"});
+        let foreign = key
+            .sign_rs256(crate::tokens::claims::ID_TYP, &foreign)
+            .unwrap();
+        assert!(super::id_token_hint_audience(&keys, &rules, &foreign).is_err());
+        let access = key.sign_rs256(ACCESS_TYP, &claims).unwrap();
+        assert!(super::id_token_hint_audience(&keys, &rules, &access).is_err());
     }
 
     #[test]

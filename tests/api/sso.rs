@@ -188,6 +188,19 @@ fn signed_in_browser<'a>(app: &'a TestApp, client_id: &str, redirect_uri: &str) 
     browser
 }
 
+/// The status `/authorize` answers this browser for the public app: 303 with a session, 200
+/// (the sign-in form) without.
+fn spa_authorize_status(browser: &mut Browser<'_>) -> u16 {
+    let (_, challenge) = pkce();
+    browser
+        .get(&authorize_path(&request_of(
+            "spa",
+            SPA_CALLBACK,
+            &challenge,
+        )))
+        .status
+}
+
 struct Apps {
     web_secret: String,
 }
@@ -796,32 +809,13 @@ fn sign_out_redirects_only_to_registered_uris() {
         assert!(reply.header("location").is_none());
     }
     // None of those signed the browser out.
-    let (_, challenge) = pkce();
-    assert_eq!(
-        browser
-            .get(&authorize_path(&request_of(
-                "spa",
-                SPA_CALLBACK,
-                &challenge
-            )))
-            .status,
-        303
-    );
+    assert_eq!(spa_authorize_status(&mut browser), 303);
     // Without a redirect: a page saying so.
     let reply = browser.get("/logout");
     assert_eq!(reply.status, 200);
     assert!(reply.text.contains("Signed out"));
     assert_page_headers(&reply);
-    assert_eq!(
-        browser
-            .get(&authorize_path(&request_of(
-                "spa",
-                SPA_CALLBACK,
-                &challenge
-            )))
-            .status,
-        200
-    );
+    assert_eq!(spa_authorize_status(&mut browser), 200);
 }
 
 #[test]
@@ -830,28 +824,9 @@ fn disabling_the_user_ends_the_browser_session() {
     register_apps(&app);
     app.create_user("alice");
     let mut browser = signed_in_browser(&app, "spa", SPA_CALLBACK);
-    let (_, challenge) = pkce();
-    assert_eq!(
-        browser
-            .get(&authorize_path(&request_of(
-                "spa",
-                SPA_CALLBACK,
-                &challenge
-            )))
-            .status,
-        303
-    );
+    assert_eq!(spa_authorize_status(&mut browser), 303);
     app.set_active("alice", false);
-    assert_eq!(
-        browser
-            .get(&authorize_path(&request_of(
-                "spa",
-                SPA_CALLBACK,
-                &challenge
-            )))
-            .status,
-        200
-    );
+    assert_eq!(spa_authorize_status(&mut browser), 200);
 }
 
 #[test]
