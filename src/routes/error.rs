@@ -83,7 +83,13 @@ impl ResponseError for ApiError {
                     json!({"username": ["A user with that username already exists."]})
                 }
                 Error::NotFound(what) => detail(&format!("{what} not found."), "not_found"),
-                Error::InvalidClient => detail("Client authentication failed.", "invalid_client"),
+                Error::InvalidClient => {
+                    response.insert_header((
+                        header::WWW_AUTHENTICATE,
+                        HeaderValue::from_static("Basic realm=\"idgate\""),
+                    ));
+                    detail("Client authentication failed.", "invalid_client")
+                }
                 Error::UnauthorizedClient(reason) => detail(reason, "unauthorized_client"),
                 Error::InvalidScope(reason) => detail(reason, "invalid_scope"),
                 Error::ClientIdTaken => {

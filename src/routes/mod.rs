@@ -28,6 +28,7 @@ pub const TOKEN_BLACKLIST: &str = "/api/token/blacklist";
 pub const USERS: &str = "/api/users";
 pub const USERS_ME: &str = "/api/users/me";
 pub const USERS_ME_PASSWORD: &str = "/api/users/me/password";
+pub const REVOCATIONS: &str = "/api/revocations";
 pub const OAUTH_TOKEN: &str = "/oauth/token";
 pub const OAUTH_REVOKE: &str = "/oauth/revoke";
 pub const OAUTH_INTROSPECT: &str = "/oauth/introspect";
@@ -61,7 +62,7 @@ impl WebConfig {
 /// the path in a middleware costs a regex too.
 pub fn configure(config: &mut web::ServiceConfig) {
     use Methods::{Read, ReadWrite, Write};
-    use api::{token, users};
+    use api::{revocations, token, users};
     route(config, Read, JWKS, well_known::jwks);
     route(
         config,
@@ -82,6 +83,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
     route(config, Write, USERS, users::register);
     route(config, Read, USERS_ME, users::me);
     route(config, Write, USERS_ME_PASSWORD, users::change_password);
+    route(config, Read, REVOCATIONS, revocations::feed);
     route(config, Write, OAUTH_TOKEN, oauth::token::token);
     route(config, Write, OAUTH_REVOKE, oauth::tokens::revoke);
     route(config, Write, OAUTH_INTROSPECT, oauth::tokens::introspect);

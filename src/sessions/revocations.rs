@@ -27,6 +27,22 @@ struct Known {
     read_until: Option<i64>,
 }
 
+/// One entry of the revocation feed (API.md §6): a session whose access tokens may still be
+/// alive, and the last moment one of them could be valid.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RevokedSession {
+    pub sid: String,
+    pub revoked_at: i64,
+    pub until: i64,
+}
+
+/// What a verifier polling the feed is told: the issuer's clock, and the revocations.
+#[derive(Debug, serde::Serialize)]
+pub struct RevocationFeed {
+    pub now: i64,
+    pub revoked: Vec<RevokedSession>,
+}
+
 /// The revoked sessions this replica knows of.
 pub struct Revocations {
     db: Db,
@@ -54,6 +70,37 @@ impl Revocations {
             .expect("no reader panics holding the lock")
             .revoked
             .contains_key(sid)
+    }
+
+    /// Every session revoked at or after `since` (unix seconds) whose access tokens may still be
+    /// alive, oldest revocation first: read from the database rather than this replica's copy,
+    /// so that a verifier polling any replica is told of every replica's revocations at once.
+    /// An access token outlives its session's revocation by at most its lifetime plus the
+    /// leeway, so older revocations are left out and the feed stays small.
+    pub async fn feed(&self, since: i64) -> Result<RevocationFeed, Error> {
+        let now = self.clock.now();
+        let horizon = self.horizon;
+        let from = since.max(now - horizon);
+        let mut revoked = self
+            .db
+            .run(move |conn| {
+                let mut revoked = RefreshFamily::revoked_since(conn, from)?;
+                revoked.extend(BrowserSession::revoked_since(conn, from)?);
+                Ok(revoked)
+            })
+            .await?;
+        revoked.sort_unstable_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+        Ok(RevocationFeed {
+            now,
+            revoked: revoked
+                .into_iter()
+                .map(|(sid, revoked_at)| RevokedSession {
+                    sid,
+                    revoked_at,
+                    until: revoked_at + horizon,
+                })
+                .collect(),
+        })
     }
 
     /// Reads revocations since the last read, and forgets those no access token can outlive.

@@ -117,7 +117,7 @@ pub fn client_credentials(
 }
 
 /// `Basic base64(urlencode(id) ":" urlencode(secret))` (RFC 6749 §2.3.1).
-fn basic_credentials(value: &header::HeaderValue) -> Option<(String, SecretString)> {
+pub(crate) fn basic_credentials(value: &header::HeaderValue) -> Option<(String, SecretString)> {
     let value = value.to_str().ok()?.trim();
     let (scheme, encoded) = value.split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
