@@ -3,6 +3,7 @@
 mod accounts;
 mod bursts;
 mod cli;
+mod downstream;
 mod helpers;
 mod http;
 mod keys;

@@ -188,6 +188,48 @@ fn signed_in_browser<'a>(app: &'a TestApp, client_id: &str, redirect_uri: &str) 
     browser
 }
 
+/// A browser signed in as alice through the confidential app `web` (registered here, with the
+/// public `spa`), and the tokens `web` got for it; other tests sign it out with
+/// [`SignedInApp::log_out`].
+pub(crate) struct SignedInApp<'a> {
+    browser: Browser<'a>,
+    pub tokens: Reply,
+}
+
+impl<'a> SignedInApp<'a> {
+    pub(crate) fn start(app: &'a TestApp) -> SignedInApp<'a> {
+        let apps = register_apps(app);
+        let mut browser = Browser::new(app);
+        let (verifier, challenge) = pkce();
+        let page = browser.get(&authorize_path(&request_of(
+            "web",
+            WEB_CALLBACK,
+            &challenge,
+        )));
+        let signed_in = sign_in_form(&mut browser, &page, "alice", PASSWORD);
+        let query = redirect_query(&signed_in, WEB_CALLBACK);
+        let tokens = exchange(
+            app,
+            ("web", Some(&apps.web_secret)),
+            &query["code"],
+            WEB_CALLBACK,
+            &verifier,
+        );
+        assert_eq!(tokens.status, 200, "{}", tokens.text);
+        SignedInApp { browser, tokens }
+    }
+
+    /// RP-initiated logout, as the browser follows the app's sign-out link.
+    pub(crate) fn log_out(&mut self) {
+        let bye = self.browser.get(&format!(
+            "/logout?id_token_hint={}&post_logout_redirect_uri={}",
+            self.tokens.str("id_token"),
+            url::form_urlencoded::byte_serialize(WEB_BYE.as_bytes()).collect::<String>()
+        ));
+        redirect_query(&bye, WEB_BYE);
+    }
+}
+
 /// The status `/authorize` answers this browser for the public app: 303 with a session, 200
 /// (the sign-in form) without.
 fn spa_authorize_status(browser: &mut Browser<'_>) -> u16 {
