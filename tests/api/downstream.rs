@@ -157,7 +157,7 @@ fn the_verifier_crate_accepts_idgate_access_tokens_and_nothing_else() {
         assert_eq!(verified.user_id.as_deref(), Some(alice.id.as_str()));
         assert_eq!(verified.roles, ["staff"]);
         assert_eq!(verified.sid.as_deref(), claims(&access)["sid"].as_str());
-        assert_eq!(verified.aud, [app.settings.issuer.clone()]);
+        assert_eq!(verified.aud, [app.settings.issuer.as_str()]);
 
         // idgate's refresh token is HS256: refused by algorithm, before any key is looked up.
         assert_eq!(

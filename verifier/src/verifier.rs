@@ -198,7 +198,7 @@ impl Inner {
         if claims.iss != self.issuer {
             return Err(VerifyError::Issuer);
         }
-        if !claims.aud.iter().any(|audience| *audience == self.audience) {
+        if !claims.aud.contains(&self.audience) {
             return Err(VerifyError::Audience);
         }
         if now > claims.exp.saturating_add(self.leeway) {
