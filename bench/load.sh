@@ -19,6 +19,7 @@ command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk;
 command -v curl >/dev/null || { apt-get update -qq && apt-get install -y -qq curl; }
 
 cargo build --release --quiet --bin idgate --example ceilings
+cargo build --release --quiet -p downstream
 idgate="$root/target/release/idgate"
 
 server_core=0
@@ -28,9 +29,11 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); p
 base="http://127.0.0.1:$port"
 pg_database=""
 server_pid=""
+downstream_pid=""
 
 cleanup() {
     [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+    [ -n "$downstream_pid" ] && kill "$downstream_pid" 2>/dev/null && wait "$downstream_pid" 2>/dev/null
     if [ -n "$pg_database" ]; then
         psql -q -h 127.0.0.1 -U postgres -d test -c "DROP DATABASE IF EXISTS $pg_database WITH (FORCE)" >/dev/null
     fi
@@ -150,7 +153,7 @@ ETAG=$(curl -sI "$base/.well-known/jwks.json" | awk 'tolower($1) == "etag:" {pri
 load() {
     local script=$1 connections=$2 duration=$3
     WRK_THREADS=1 taskset -c "$client_core" wrk -t1 -c"$connections" -d"${duration}s" --timeout 30s \
-        -s "$BENCH_DIR/$script" "$base" | grep '^{'
+        -s "$BENCH_DIR/$script" "${TARGET:-$base}" | grep '^{'
 }
 
 results="$work/results"
@@ -191,6 +194,21 @@ echo "running scenarios, ${seconds}s each…" >&2
 record "GET /.well-known/jwks.json" "$(ETAG= load jwks.lua 64 "$seconds")" 30000 "target 30,000/s"
 record "GET jwks.json, If-None-Match (304)" "$(ETAG="$ETAG" load jwks.lua 64 "$seconds")" 30000 "target 30,000/s"
 record_in_rounds "POST /api/token/verify/" verify.lua 64 rsa_verify "RSA-2048 verify/s"
+# examples/downstream on the server's core in idgate's place (idgate idle but for the feed it
+# polls every 5 s): verification offline with the idgate-verifier crate.
+downstream_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+DOWNSTREAM_LISTEN="127.0.0.1:$downstream_port" IDGATE_ISSUER="$base" RUST_LOG=warn \
+    DOWNSTREAM_CLIENT_ID=bench-app DOWNSTREAM_CLIENT_SECRET="$client_secret" \
+    taskset -c "$server_core" "$root/target/release/downstream" 2>>"$work/server.log" &
+downstream_pid=$!
+for _ in $(seq 1 100); do
+    curl -sf -o /dev/null "http://127.0.0.1:$downstream_port/hello/" -H "authorization: Bearer $ACCESS_TOKEN" && break
+    sleep 0.1
+done
+TARGET="http://127.0.0.1:$downstream_port" record_in_rounds \
+    "GET /hello/ (examples/downstream, idgate-verifier)" hello.lua 64 rsa_verify "RSA-2048 verify/s"
+kill "$downstream_pid" && wait "$downstream_pid" 2>/dev/null || true
+downstream_pid=""
 record_in_rounds "POST /api/token/refresh/" refresh.lua "$refresh_connections" rsa_sign "RSA-2048 sign/s"
 POOL_PREFIX=oauth_refresh_pool CLIENT_BASIC="$CLIENT_BASIC" record_in_rounds \
     "POST /oauth/token (refresh_token)" refresh.lua "$refresh_connections" rsa_sign "RSA-2048 sign/s"

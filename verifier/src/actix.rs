@@ -6,6 +6,32 @@
 //! `error="invalid_token"` when a token was given), 403 `insufficient_scope` from
 //! [`Authenticated::require_scope`] and [`Authenticated::require_role`], and 503 while the
 //! issuer's keys cannot be had. Bodies are JSON, `{"detail", "code"}`, as idgate's own.
+//!
+//! ```no_run
+//! use actix_web::{App, HttpResponse, HttpServer, web};
+//! use idgate_verifier::Verifier;
+//! use idgate_verifier::actix::{AuthError, Authenticated};
+//!
+//! async fn orders(user: Authenticated) -> Result<HttpResponse, AuthError> {
+//!     user.require_scope("orders:read")?;
+//!     Ok(HttpResponse::Ok().body(format!("the orders of user {}", user.sub)))
+//! }
+//!
+//! # async fn run() -> std::io::Result<()> {
+//! let verifier = Verifier::builder("https://id.example.com")
+//!     .audience("https://id.example.com")
+//!     .build()
+//!     .expect("a valid configuration");
+//! HttpServer::new(move || {
+//!     App::new()
+//!         .app_data(verifier.clone())
+//!         .route("/orders/", web::get().to(orders))
+//! })
+//! .bind(("127.0.0.1", 8000))?
+//! .run()
+//! .await
+//! # }
+//! ```
 
 use std::future::Future;
 use std::ops::Deref;

@@ -7,6 +7,17 @@
 /// `WWW-Authenticate: Bearer error="invalid_token"` ([`VerifyError::rejects_token`]). Some kinds
 /// are worth a log line, because an honest client never causes them: a forged or foreign token,
 /// or a misconfiguration between issuer and service ([`VerifyError::worth_logging`]).
+///
+/// ```
+/// use idgate_verifier::VerifyError;
+///
+/// // An expired token: 401, and nothing to log.
+/// assert!(VerifyError::Expired.rejects_token() && !VerifyError::Expired.worth_logging());
+/// // A forged one: 401, worth a log line.
+/// assert!(VerifyError::BadSignature.rejects_token() && VerifyError::BadSignature.worth_logging());
+/// // The issuer unreachable for too long: not the token's fault, 503.
+/// assert!(!VerifyError::KeysUnavailable("connection refused".into()).rejects_token());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum VerifyError {

@@ -90,6 +90,20 @@ impl Verifier {
     /// of the issuer's), its signature, `token_type: access`, `iss`, `aud`, `exp`, `nbf` and
     /// `iat` (with the leeway), and — when the revocation feed is polled — that its session was
     /// not signed out. Waits for the issuer only when no key it holds has the token's `kid`.
+    ///
+    /// The future needs no particular runtime:
+    ///
+    /// ```no_run
+    /// # async fn example(verifier: idgate_verifier::Verifier, header: &str) {
+    /// let token = header.strip_prefix("Bearer ").unwrap_or_default();
+    /// match verifier.verify(token).await {
+    ///     Ok(claims) if claims.has_role("admin") => { /* … */ }
+    ///     Ok(_) => { /* 403 */ }
+    ///     Err(error) if error.rejects_token() => { /* 401 */ }
+    ///     Err(_) => { /* 503: the issuer's keys are unavailable */ }
+    /// }
+    /// # }
+    /// ```
     pub async fn verify(&self, token: &str) -> Result<Claims, VerifyError> {
         let inner = &*self.inner;
         let (signing_input, signature) = token.rsplit_once('.').ok_or(VerifyError::Malformed)?;
