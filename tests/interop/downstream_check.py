@@ -8,35 +8,14 @@ Usage: python3 tests/interop/downstream_check.py target/debug/idgate
 import base64
 import json
 import os
-import socket
 import subprocess
 import sys
-import tempfile
-import time
-import urllib.error
-import urllib.request
+
+import idgate
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SNIPPETS = os.path.join(HERE, "downstream")
 README = os.path.join(HERE, "..", "..", "README.md")
-PASSWORD = "correct horse battery"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def post(url, body):
-    request = urllib.request.Request(
-        url, data=json.dumps(body).encode(), headers={"content-type": "application/json"}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as reply:
-            return reply.status, json.load(reply)
-    except urllib.error.HTTPError as error:
-        return error.code, json.load(error)
 
 
 def tamper(token):
@@ -49,7 +28,6 @@ def tamper(token):
 
 
 def main(binary):
-    binary = os.path.abspath(binary)
     results = []
 
     def check(name, condition, detail=""):
@@ -64,78 +42,57 @@ def main(binary):
             name = os.path.basename(snippet)
             check(f"the README shows {name} as tested here", file.read().strip() in readme_text)
 
-    with tempfile.TemporaryDirectory() as workdir:
-        port = free_port()
-        issuer = f"http://127.0.0.1:{port}"
-        env = dict(
-            os.environ,
-            IDGATE__SERVER__PORT=str(port),
-            IDGATE__ISSUER=issuer,
-            IDGATE__DATABASE__URL="sqlite://idgate.db",
-            IDGATE__PASSWORD__BCRYPT_COST="4",
-            IDGATE__LOG__LEVEL="warn",
+    with idgate.running(binary) as server:
+        issuer = server.issuer
+        server.cli("users", "create", "alice", stdin=idgate.PASSWORD + "\n")
+        status, pair = idgate.post(
+            issuer + "/api/token/", {"username": "alice", "password": idgate.PASSWORD}
         )
-        subprocess.run(
-            [binary, "users", "create", "alice"], input=PASSWORD + "\n", text=True,
-            cwd=workdir, env=env, check=True, capture_output=True,
+        check("sign-in answers 200", status == 200, pair)
+        access, refresh = pair["access"], pair["refresh"]
+        bad = {"tampered": tamper(access), "refresh": refresh}
+        os.environ["IDGATE_ISSUER"] = issuer
+
+        # Python: PyJWT's PyJWKClient.
+        sys.path.insert(0, SNIPPETS)
+        import jwt
+        import verify_pyjwt
+
+        claims = verify_pyjwt.verify(access)
+        check("PyJWT (PyJWKClient) verifies the access token", claims["user_id"] == claims["sub"])
+        for name, token in bad.items():
+            try:
+                verify_pyjwt.verify(token)
+                check(f"PyJWT refuses the {name} token", False, "accepted")
+            except jwt.PyJWTError as error:
+                check(f"PyJWT refuses the {name} token ({type(error).__name__})", True)
+
+        # Node: jose's createRemoteJWKSet.
+        answer = subprocess.run(
+            ["node", os.path.join(SNIPPETS, "verify_jose_cli.mjs"), access, *bad.values()],
+            env=dict(os.environ, NODE_PATH=os.path.join(HERE, "node_modules")),
+            capture_output=True, text=True, timeout=60,
         )
-        server = subprocess.Popen([binary, "serve"], cwd=workdir, env=env)
-        try:
-            for _ in range(100):
-                try:
-                    urllib.request.urlopen(issuer + "/readyz", timeout=1)
-                    break
-                except OSError:
-                    time.sleep(0.1)
-            status, pair = post(issuer + "/api/token/", {"username": "alice", "password": PASSWORD})
-            check("sign-in answers 200", status == 200, pair)
-            access, refresh = pair["access"], pair["refresh"]
-            bad = {"tampered": tamper(access), "refresh": refresh}
-            os.environ["IDGATE_ISSUER"] = issuer
+        lines = [json.loads(line) for line in answer.stdout.splitlines()]
+        check("node ran the jose snippet", answer.returncode == 0 and len(lines) == 3, answer.stderr)
+        if len(lines) == 3:
+            check("jose verifies the access token", lines[0]["ok"] and lines[0]["claims"]["sub"] == claims["sub"], lines[0])
+            for name, line in zip(bad, lines[1:]):
+                check(f"jose refuses the {name} token ({line.get('error', '')})", not line["ok"], line)
 
-            # Python: PyJWT's PyJWKClient.
-            sys.path.insert(0, SNIPPETS)
-            import jwt
-            import verify_pyjwt
-
-            claims = verify_pyjwt.verify(access)
-            check("PyJWT (PyJWKClient) verifies the access token", claims["user_id"] == claims["sub"])
-            for name, token in bad.items():
-                try:
-                    verify_pyjwt.verify(token)
-                    check(f"PyJWT refuses the {name} token", False, "accepted")
-                except jwt.PyJWTError as error:
-                    check(f"PyJWT refuses the {name} token ({type(error).__name__})", True)
-
-            # Node: jose's createRemoteJWKSet.
-            answer = subprocess.run(
-                ["node", os.path.join(SNIPPETS, "verify_jose_cli.mjs"), access, *bad.values()],
-                env=dict(os.environ, NODE_PATH=os.path.join(HERE, "node_modules")),
-                capture_output=True, text=True, timeout=60,
-            )
-            lines = [json.loads(line) for line in answer.stdout.splitlines()]
-            check("node ran the jose snippet", answer.returncode == 0 and len(lines) == 3, answer.stderr)
-            if len(lines) == 3:
-                check("jose verifies the access token", lines[0]["ok"] and lines[0]["claims"]["sub"] == claims["sub"], lines[0])
-                for name, line in zip(bad, lines[1:]):
-                    check(f"jose refuses the {name} token ({line.get('error', '')})", not line["ok"], line)
-
-            # Django REST framework: simplejwt's JWTStatelessUserAuthentication, configured
-            # by the README's settings, in front of a view of a Django app.
-            answer = subprocess.run(
-                [sys.executable, os.path.join(HERE, "django_app.py"), access, *bad.values()],
-                env=os.environ.copy(), capture_output=True, text=True, timeout=120,
-            )
-            lines = [json.loads(line) for line in answer.stdout.splitlines()]
-            check("the Django app ran", answer.returncode == 0 and len(lines) == 3, answer.stderr[-2000:])
-            if len(lines) == 3:
-                check("Django REST framework accepts the access token (200, user id from user_id)",
-                      lines[0]["status"] == 200 and lines[0]["body"]["user_id"] == claims["user_id"], lines[0])
-                for name, line in zip(bad, lines[1:]):
-                    check(f"Django REST framework refuses the {name} token (401)", line["status"] == 401, line)
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
+        # Django REST framework: simplejwt's JWTStatelessUserAuthentication, configured
+        # by the README's settings, in front of a view of a Django app.
+        answer = subprocess.run(
+            [sys.executable, os.path.join(HERE, "django_app.py"), access, *bad.values()],
+            env=os.environ.copy(), capture_output=True, text=True, timeout=120,
+        )
+        lines = [json.loads(line) for line in answer.stdout.splitlines()]
+        check("the Django app ran", answer.returncode == 0 and len(lines) == 3, answer.stderr[-2000:])
+        if len(lines) == 3:
+            check("Django REST framework accepts the access token (200, user id from user_id)",
+                  lines[0]["status"] == 200 and lines[0]["body"]["user_id"] == claims["user_id"], lines[0])
+            for name, line in zip(bad, lines[1:]):
+                check(f"Django REST framework refuses the {name} token (401)", line["status"] == 401, line)
 
     passed = sum(results)
     print(f"{passed} passed, {len(results) - passed} failed")
