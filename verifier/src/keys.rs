@@ -343,8 +343,12 @@ fn parse_jwks(body: &[u8], url: &str) -> Result<HashMap<String, ParsedPublicKey>
         let (Ok(n), Ok(e)) = (URL_SAFE_NO_PAD.decode(n), URL_SAFE_NO_PAD.decode(e)) else {
             continue;
         };
+        // RFC 7518 §3.3: at least 2048 bits. aws-lc checks the size only when verifying, so a
+        // shorter key is kept out of the set here, where the JWKS is read.
+        if modulus_bits(&n) < 2048 {
+            continue;
+        }
         let components = RsaPublicKeyComponents { n: &n, e: &e };
-        // Keys shorter than 2048 bits are refused here, as RFC 7518 §3.3 requires.
         if let Ok(key) = components.to_parsed_public_key(&RSA_PKCS1_2048_8192_SHA256) {
             keys.insert(kid, key);
         }
@@ -353,6 +357,15 @@ fn parse_jwks(body: &[u8], url: &str) -> Result<HashMap<String, ParsedPublicKey>
         return Err(format!("GET {url}: the JWKS holds no usable RS256 key"));
     }
     Ok(keys)
+}
+
+/// The bit length of a big-endian unsigned integer.
+fn modulus_bits(modulus: &[u8]) -> usize {
+    let significant = match modulus.iter().position(|byte| *byte != 0) {
+        Some(first) => &modulus[first..],
+        None => return 0,
+    };
+    significant.len() * 8 - significant[0].leading_zeros() as usize
 }
 
 #[cfg(test)]
@@ -385,6 +398,15 @@ mod tests {
         let error = parse_jwks(body, "u").map(|_| ()).unwrap_err();
         assert!(error.contains("no usable RS256 key"), "{error}");
         assert!(parse_jwks(b"{}", "u").is_err());
+        // A 1024-bit modulus (RFC 7518 §3.3 wants 2048 bits at least).
+        let short = URL_SAFE_NO_PAD.encode([0xC5u8; 128]);
+        let body =
+            format!(r#"{{"keys":[{{"kty":"RSA","kid":"short","n":"{short}","e":"AQAB"}}]}}"#);
+        let error = parse_jwks(body.as_bytes(), "u").map(|_| ()).unwrap_err();
+        assert!(error.contains("no usable RS256 key"), "{error}");
         assert!(parse_jwks(b"<html>", "u").is_err());
+        assert_eq!(modulus_bits(&[0, 0, 0x80, 0]), 16);
+        assert_eq!(modulus_bits(&[0x01; 256]), 2041);
+        assert_eq!(modulus_bits(&[]), 0);
     }
 }
