@@ -56,6 +56,9 @@ pub struct SigningKey {
     pub n: String,
     /// Base64url big-endian public exponent.
     pub e: String,
+    /// The id refresh tokens signed with this key's HMAC key carry: never the id of a published
+    /// key, so that no JWKS-driven verifier fetches an RSA key for an HS256 token.
+    pub refresh_kid: String,
     key_pair: RsaKeyPair,
     public_key: ParsedPublicKey,
     refresh_signing_key: EncodingKey,
@@ -89,6 +92,7 @@ impl SigningKey {
         let refresh_secret = derive_refresh_secret(der.as_bytes());
         Ok(SigningKey {
             kid: Kid(thumbprint(&n, &e)),
+            refresh_kid: refresh_kid(&refresh_secret),
             path: path.to_owned(),
             created_at: created_at(path),
             public_key: RsaPublicKeyComponents {
@@ -161,6 +165,13 @@ fn derive_refresh_secret(pkcs8_der: &[u8]) -> [u8; 32] {
 }
 
 /// RFC 7638 §3: SHA-256 over the required members in lexicographic order, no whitespace.
+/// `hs-` and a SHA-256 digest of the refresh secret: tells one HMAC key from another, reveals
+/// nothing of it, and cannot be mistaken for an RFC 7638 thumbprint in the JWKS.
+fn refresh_kid(refresh_secret: &[u8]) -> String {
+    let digest = Sha256::digest([b"idgate refresh kid ".as_slice(), refresh_secret].concat());
+    format!("hs-{}", URL_SAFE_NO_PAD.encode(&digest[..16]))
+}
+
 fn thumbprint(n: &str, e: &str) -> String {
     let canonical = format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#);
     URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()))
@@ -226,6 +237,16 @@ impl KeyStore {
     /// The key with this id, if it is still published.
     pub fn find(&self, kid: &str) -> Option<&SigningKey> {
         self.keys.iter().find(|key| key.kid.0 == kid)
+    }
+
+    /// The key whose HMAC key signed a refresh token with this `kid`. Refresh tokens issued
+    /// before refresh tokens had ids of their own carry the RSA key's id, and are still found
+    /// by it until they expire.
+    pub fn find_refresh(&self, kid: &str) -> Option<&SigningKey> {
+        self.keys
+            .iter()
+            .find(|key| key.refresh_kid == kid)
+            .or_else(|| self.find(kid))
     }
 
     /// Every key, oldest first.

@@ -211,7 +211,7 @@ pub fn issue_refresh_token(
     };
     let mut header = Header::new(Algorithm::HS256);
     header.typ = Some(REFRESH_TYP.into());
-    header.kid = Some(key.kid.0.clone());
+    header.kid = Some(key.refresh_kid.clone());
     jsonwebtoken::encode(&header, &claims, key.refresh_signing_key())
         .context("signing a refresh token")
 }

@@ -87,10 +87,12 @@ fn read_header<'k>(keys: &'k KeyStore, token: &str) -> Result<(TokenKind, &'k Si
         "RS256" if typ.eq_ignore_ascii_case(ID_TYP) => TokenKind::Id,
         _ => return Err(Error::TokenInvalid),
     };
-    let key = header
-        .kid
-        .and_then(|kid| keys.find(&kid))
-        .ok_or(Error::TokenInvalid)?;
+    let kid = header.kid.ok_or(Error::TokenInvalid)?;
+    let key = match kind {
+        TokenKind::Refresh => keys.find_refresh(&kid),
+        TokenKind::Access | TokenKind::Id => keys.find(&kid),
+    }
+    .ok_or(Error::TokenInvalid)?;
     Ok((kind, key))
 }
 

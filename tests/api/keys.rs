@@ -137,3 +137,36 @@ fn access_token_verifies_with_nothing_but_the_jwks() {
     parts[1].replace_range(0..1, replacement);
     assert!(jsonwebtoken::decode::<Value>(&parts.join("."), &key, &validation).is_err());
 }
+
+#[test]
+fn a_refresh_tokens_kid_names_no_published_key() {
+    let app = TestApp::spawn();
+    app.create_user("alice");
+    let (access, refresh) = app.sign_in("alice");
+    let jwks: Value = app.get("/.well-known/jwks.json").json();
+    let published: Vec<&str> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|key| key["kid"].as_str().unwrap())
+        .collect();
+    let refresh_kid = header(&refresh)["kid"].as_str().unwrap().to_owned();
+    assert!(refresh_kid.starts_with("hs-"), "{refresh_kid}");
+    assert!(
+        !published.contains(&refresh_kid.as_str()),
+        "{refresh_kid} is in the JWKS"
+    );
+    assert!(published.contains(&header(&access)["kid"].as_str().unwrap()));
+
+    // A refresh token issued before refresh tokens had ids of their own (its kid the RSA
+    // key's) still refreshes; the next one carries the new id.
+    let key = app.server.keys.signing_key();
+    let mut legacy_header = jsonwebtoken::Header::new(Algorithm::HS256);
+    legacy_header.typ = Some("JWT".into());
+    legacy_header.kid = Some(key.kid.0.clone());
+    let legacy =
+        jsonwebtoken::encode(&legacy_header, &claims(&refresh), key.refresh_signing_key()).unwrap();
+    let rotated = app.refresh(&legacy);
+    assert_eq!(rotated.status, 200, "{}", rotated.text);
+    assert_eq!(header(&rotated.str("refresh"))["kid"], refresh_kid.as_str());
+}

@@ -36,6 +36,12 @@ def main(binary):
             check(f"claim {claim} is present", claim in claims)
 
         try:
+            jwks.get_signing_key_from_jwt(refresh)
+            check("PyJWKClient finds no RSA key for a refresh token's kid", False)
+        except jwt.PyJWKClientError:
+            check("PyJWKClient finds no RSA key for a refresh token's kid", True)
+
+        try:
             jwt.decode(refresh, key.key, algorithms=["RS256"], audience=issuer)
             check("a refresh token is not an RS256 access token", False)
         except jwt.PyJWTError:
