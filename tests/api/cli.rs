@@ -400,6 +400,57 @@ fn a_hangup_is_logged_and_the_server_keeps_serving() {
 }
 
 #[test]
+fn sigterm_lets_the_requests_in_flight_finish_then_exits_0() {
+    let ws = workspace();
+    let (mut running, port) = serve(
+        &ws,
+        &[
+            ("IDGATE__REGISTRATION__OPEN", "true"),
+            // Each registration hashes for a good fraction of a second: still in flight when
+            // the signal comes.
+            ("IDGATE__PASSWORD__BCRYPT_COST", "13"),
+        ],
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    assert!(answers_within_10_s(&format!("{base}/readyz")));
+    let registrations: Vec<_> = (0..4)
+        .map(|n| {
+            let url = format!("{base}/api/users/");
+            std::thread::spawn(move || {
+                let agent: ureq::Agent = ureq::Agent::config_builder()
+                    .http_status_as_error(false)
+                    .build()
+                    .into();
+                agent
+                    .post(&url)
+                    .send_json(
+                        json!({ "username": format!("user{n}"), "password": "a long password" }),
+                    )
+                    .map(|reply| reply.status().as_u16())
+            })
+        })
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let child = running.0.take().unwrap();
+    signal(&child, "TERM");
+    let statuses: Vec<_> = registrations
+        .into_iter()
+        .map(|thread| thread.join().unwrap())
+        .collect();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "exit: {:?}", output.status);
+    for status in &statuses {
+        assert_eq!(status.as_ref().ok(), Some(&201), "{statuses:?}");
+    }
+    // New connections are refused once it has stopped, and nothing in flight was lost.
+    assert!(ureq::get(&format!("{base}/healthz")).call().is_err());
+    let listed = stdout(&idgate(ws.dir.path(), &["users", "list"], ""));
+    for n in 0..4 {
+        assert!(listed.contains(&format!("user{n}")), "{listed}");
+    }
+}
+
+#[test]
 fn key_rotation_settings_that_are_not_built_yet_stop_start_up() {
     let ws = workspace();
     for (variable, value, key) in [
