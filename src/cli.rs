@@ -88,8 +88,12 @@ pub enum ClientsCommand {
 pub enum KeysCommand {
     /// Create the first key when keys.dir has none.
     Generate,
+    /// Add the next key: published at once, signing after keys.publish_lead.
+    Rotate,
     /// List keys with their state.
     List,
+    /// Remove keys whose tokens have all expired.
+    Prune,
 }
 
 #[derive(Debug, Subcommand)]
@@ -128,7 +132,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate => migrate(&settings),
         Command::CheckConfig => check_config(&settings),
         Command::Keys(KeysCommand::Generate) => keys_generate(&settings),
+        Command::Keys(KeysCommand::Rotate) => keys_rotate(&settings),
         Command::Keys(KeysCommand::List) => keys_list(&settings),
+        Command::Keys(KeysCommand::Prune) => keys_prune(&settings),
         Command::Users(command) => users(&settings, command),
         Command::Clients(command) => clients(&settings, command),
         Command::Tokens(TokensCommand::FlushExpired) => tokens_flush_expired(&settings),
@@ -180,23 +186,87 @@ fn keys_generate(settings: &Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The keys as a server reading the folder now sees them, and their states.
+fn key_states(settings: &Settings) -> anyhow::Result<(KeyStore, Vec<keys::KeyState>)> {
+    let timing = keys::KeyTiming::from_settings(settings);
+    let now = crate::clock::unix_now();
+    let store = KeyStore::load_at(&settings.keys.dir, timing.publish_lead, now)?;
+    let states = store.states(timing, now);
+    Ok((store, states))
+}
+
+fn keys_rotate(settings: &Settings) -> anyhow::Result<()> {
+    let dir = &settings.keys.dir;
+    if keys::key_files(dir)?.is_empty() {
+        bail!(
+            "{} (keys.dir) holds no key to rotate; run `idgate keys generate` first",
+            dir.display()
+        );
+    }
+    let path = keys::generate_key_file(dir, settings.keys.rsa_bits)?;
+    let (store, states) = key_states(settings)?;
+    let (key, state) = store
+        .keys()
+        .iter()
+        .zip(&states)
+        .find(|(key, _)| key.path == path)
+        .context("the new key was not read back")?;
+    let when = match state {
+        keys::KeyState::Published { signs_from } => {
+            format!("from {} UTC", format_time(*signs_from))
+        }
+        _ => "now".to_owned(),
+    };
+    println!(
+        "added {} (kid {}): published at once, signing {when}; servers re-read keys.dir every {} or on SIGHUP",
+        path.display(),
+        key.kid,
+        humantime::format_duration(settings.keys.reload_interval.0),
+    );
+    Ok(())
+}
+
 fn keys_list(settings: &Settings) -> anyhow::Result<()> {
-    let store = KeyStore::load(&settings.keys.dir)?;
-    let signing = store.signing_key().kid.clone();
-    println!("{:<44}  {:<10}  {:<20}  file", "kid", "state", "created");
-    for key in store.keys() {
-        let state = if key.kid == signing {
-            "signing"
-        } else {
-            "published"
+    let (store, states) = key_states(settings)?;
+    println!(
+        "{:<44}  {:<10}  {:<20}  {:<32}  file",
+        "kid", "state", "created", "next"
+    );
+    for (key, state) in store.keys().iter().zip(states) {
+        let next = match state {
+            keys::KeyState::Published { signs_from } => {
+                format!("signs from {}", format_time(signs_from))
+            }
+            keys::KeyState::Retired { prunable_from, .. } => {
+                format!("prunable from {}", format_time(prunable_from))
+            }
+            keys::KeyState::Signing | keys::KeyState::Prunable => String::new(),
         };
         println!(
-            "{:<44}  {:<10}  {:<20}  {}",
+            "{:<44}  {:<10}  {:<20}  {:<32}  {}",
             key.kid,
-            state,
+            state.name(),
             format_time(key.created_at),
+            next,
             key.path.display()
         );
+    }
+    Ok(())
+}
+
+fn keys_prune(settings: &Settings) -> anyhow::Result<()> {
+    let (store, states) = key_states(settings)?;
+    let mut removed = 0;
+    for (key, state) in store.keys().iter().zip(states) {
+        if state == keys::KeyState::Prunable {
+            std::fs::remove_file(&key.path)
+                .with_context(|| format!("removing {}", key.path.display()))?;
+            println!("removed {} (kid {})", key.path.display(), key.kid);
+            removed += 1;
+        }
+    }
+    if removed == 0 {
+        println!("no key to prune: every retired key may still have live tokens");
     }
     Ok(())
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::db::Db;
-use crate::keys::KeyStore;
+use crate::keys::KeyRing;
 
 /// What `/readyz` reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -24,11 +24,11 @@ impl Readiness {
 #[derive(Clone)]
 pub struct Health {
     db: Db,
-    keys: Arc<KeyStore>,
+    keys: Arc<KeyRing>,
 }
 
 impl Health {
-    pub fn new(db: Db, keys: Arc<KeyStore>) -> Health {
+    pub fn new(db: Db, keys: Arc<KeyRing>) -> Health {
         Health { db, keys }
     }
 
@@ -36,7 +36,7 @@ impl Health {
     pub async fn check(&self) -> Readiness {
         Readiness {
             database: self.db.ping().await,
-            keys: !self.keys.keys().is_empty(),
+            keys: !self.keys.current().keys().is_empty(),
         }
     }
 }

@@ -89,7 +89,11 @@ impl Application {
             actix_web::rt::spawn(tasks::read_revocations_forever(
                 self.state.revocations.clone(),
             )),
-            actix_web::rt::spawn(tasks::handle_hangups(self.hangups)),
+            actix_web::rt::spawn(tasks::reload_keys_forever(
+                self.state.keys.clone(),
+                self.state.settings.keys.reload_interval.0,
+            )),
+            actix_web::rt::spawn(tasks::handle_hangups(self.hangups, self.state.keys.clone())),
         ];
         let outcome = self.server.await;
         for task in background {

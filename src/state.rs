@@ -9,7 +9,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::health::Health;
-use crate::keys::KeyStore;
+use crate::keys::{KeyRing, KeyStore, KeyTiming};
 use crate::net::TrustedProxies;
 use crate::oauth::Clients;
 use crate::sessions::{BrowserSessions, Revocations, SessionPolicy, Sessions, Sweeper};
@@ -19,7 +19,7 @@ use crate::sessions::{BrowserSessions, Revocations, SessionPolicy, Sessions, Swe
 pub struct AppState {
     /// What the web layer reads directly: the issuer and URLs, CORS origins, cache lifetimes.
     pub settings: Arc<Settings>,
-    pub keys: Arc<KeyStore>,
+    pub keys: Arc<KeyRing>,
     pub trusted_proxies: Arc<TrustedProxies>,
     pub sessions: Sessions,
     pub browser_sessions: BrowserSessions,
@@ -37,10 +37,17 @@ impl AppState {
     /// when `keys.dir` has none), measures one hash, and reads the revoked sessions.
     pub async fn build(settings: Settings, clock: Clock) -> anyhow::Result<AppState> {
         let db = Db::connect(&settings.database)?;
-        let keys = Arc::new(KeyStore::load_or_generate(
-            &settings.keys.dir,
-            settings.keys.rsa_bits,
-        )?);
+        let keys = Arc::new(KeyRing::new(
+            KeyStore::load_or_generate(
+                &settings.keys.dir,
+                settings.keys.rsa_bits,
+                KeyTiming::from_settings(&settings).publish_lead,
+                clock.now(),
+            )?,
+            settings.keys.dir.clone(),
+            KeyTiming::from_settings(&settings).publish_lead,
+            clock.clone(),
+        ));
         let trusted_proxies = Arc::new(settings.trusted_proxies()?);
         let password = &settings.password;
         let hasher = Hasher::start(

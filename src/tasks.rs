@@ -2,6 +2,9 @@
 
 use std::time::Duration;
 
+use std::sync::Arc;
+
+use crate::keys::KeyRing;
 use crate::sessions::{Revocations, Sweeper};
 
 /// How often each replica re-reads recent revocations (see `sessions::revocations`).
@@ -11,7 +14,7 @@ pub const SWEEP_EVERY: Duration = Duration::from_secs(60);
 const SWEEP_MAX_BATCHES: usize = 20;
 
 /// Keeps this replica's revoked sessions current with what every replica revoked.
-pub async fn read_revocations_forever(revocations: std::sync::Arc<Revocations>) {
+pub async fn read_revocations_forever(revocations: Arc<Revocations>) {
     let mut interval = tokio::time::interval(REVOCATIONS_EVERY);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -40,11 +43,42 @@ pub async fn sweep_forever(sweeper: Sweeper) {
     }
 }
 
-/// Logs every SIGHUP instead of dying of it (its default action): a hang-up from a terminal,
-/// a supervisor or a log rotator must never take the service down.
-// TODO(#11): re-read keys.dir here.
-pub async fn handle_hangups(mut hangups: tokio::signal::unix::Signal) {
+/// Re-reads `keys.dir` every `every`, so that replicas sharing it agree on a new key without a
+/// restart.
+pub async fn reload_keys_forever(keys: Arc<KeyRing>, every: Duration) {
+    let mut interval = tokio::time::interval(every);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The first tick is now: the keys were just read.
+    interval.tick().await;
+    loop {
+        interval.tick().await;
+        reload_keys(&keys).await;
+    }
+}
+
+/// Re-reads the keys on every SIGHUP instead of dying of it (its default action): a hang-up
+/// from a terminal, a supervisor or a log rotator must never take the service down.
+pub async fn handle_hangups(mut hangups: tokio::signal::unix::Signal, keys: Arc<KeyRing>) {
     while hangups.recv().await.is_some() {
-        tracing::info!("SIGHUP received; nothing to reload yet, still serving");
+        tracing::info!("SIGHUP received; re-reading the keys, still serving");
+        reload_keys(&keys).await;
+    }
+}
+
+/// One reload, on the blocking pool (file I/O and key parsing); a failure keeps the keys in use.
+async fn reload_keys(keys: &Arc<KeyRing>) {
+    let ring = keys.clone();
+    match actix_web::rt::task::spawn_blocking(move || ring.reload()).await {
+        Ok(Ok(reloaded)) if reloaded.changed => tracing::info!(
+            keys = reloaded.keys,
+            signing.kid = %reloaded.signing_kid,
+            "keys changed; new tokens are signed with the signing key"
+        ),
+        Ok(Ok(_)) => {}
+        Ok(Err(error)) => tracing::error!(
+            error = %format!("{error:#}"),
+            "re-reading the keys failed; keeping the keys in use"
+        ),
+        Err(error) => tracing::error!(error = %error, "the key reload task failed"),
     }
 }

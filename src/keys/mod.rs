@@ -12,6 +12,7 @@
 //!   replicas sharing `keys.dir` agree on it without another secret to distribute.
 
 pub mod jwks;
+pub mod ring;
 
 use std::fs;
 use std::io::Write;
@@ -32,6 +33,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 pub use jwks::Jwks;
+pub use ring::{KeyRing, Reloaded};
 
 /// A key id: the RFC 7638 JWK thumbprint (SHA-256) of the public key.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
@@ -196,42 +198,163 @@ fn created_at(path: &Path) -> i64 {
 /// Every key in `keys.dir`, oldest first, and the JWKS document that publishes them.
 pub struct KeyStore {
     keys: Vec<SigningKey>,
+    /// The index of the key that signs: the newest whose publish lead has passed.
+    signing: usize,
     jwks: Jwks,
 }
 
+/// Where a key is in its life (API.md §7), at a given moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyState {
+    /// Published, not signing yet: downstream JWKS copies learn it first. Signs from `since`.
+    Published {
+        signs_from: i64,
+    },
+    Signing,
+    /// Replaced at `retired_at`; still published, because tokens it signed may be alive.
+    Retired {
+        retired_at: i64,
+        prunable_from: i64,
+    },
+    /// Every token it signed (refresh tokens included) has expired: `keys prune` removes it.
+    Prunable,
+}
+
+impl KeyState {
+    pub fn name(self) -> &'static str {
+        match self {
+            KeyState::Published { .. } => "published",
+            KeyState::Signing => "signing",
+            KeyState::Retired { .. } => "retired",
+            KeyState::Prunable => "prunable",
+        }
+    }
+}
+
+/// The timing of key rotation, from `keys.*` and `tokens.*`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyTiming {
+    /// Seconds a new key is published before it signs (`keys.publish_lead`).
+    pub publish_lead: i64,
+    /// Seconds after its retirement until every token a key signed or keyed has expired: the
+    /// longest a refresh token lives (`tokens.refresh_ttl`, or `tokens.session_max_age` when
+    /// refresh is sliding), at least an access token's life, plus `tokens.leeway`.
+    pub tokens_outlive_key: i64,
+}
+
+impl KeyTiming {
+    pub fn from_settings(settings: &crate::config::Settings) -> KeyTiming {
+        let seconds = |duration: std::time::Duration| duration.as_secs() as i64;
+        let tokens = &settings.tokens;
+        let refresh_life = if tokens.refresh_sliding {
+            seconds(tokens.session_max_age.0)
+        } else {
+            seconds(tokens.refresh_ttl.0)
+        };
+        KeyTiming {
+            publish_lead: seconds(settings.keys.publish_lead().0),
+            tokens_outlive_key: refresh_life.max(seconds(tokens.access_ttl.0))
+                + seconds(tokens.leeway.0),
+        }
+    }
+}
+
 impl KeyStore {
-    /// Reads every `*.pem` in `dir`; fails when there is none.
+    /// Reads every `*.pem` in `dir`, the newest signing; fails when none is usable.
     pub fn load(dir: &Path) -> anyhow::Result<KeyStore> {
+        KeyStore::load_at(dir, 0, crate::clock::unix_now())
+    }
+
+    /// Reads every `*.pem` in `dir` at `now`: the newest key whose `publish_lead` has passed
+    /// signs (the oldest when none has: a first key signs at once). A file that cannot be read
+    /// or is not a usable RSA key is reported by name and skipped, so that one damaged file
+    /// never stops a replica; a folder with no usable key is an error.
+    pub fn load_at(dir: &Path, publish_lead: i64, now: i64) -> anyhow::Result<KeyStore> {
         let mut keys = Vec::new();
+        let mut skipped = Vec::new();
         for path in key_files(dir)? {
             warn_if_readable_by_others(&path);
-            let pem =
-                fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-            keys.push(SigningKey::from_pem(&path, &pem)?);
+            let loaded = fs::read_to_string(&path)
+                .with_context(|| format!("reading {}", path.display()))
+                .and_then(|pem| SigningKey::from_pem(&path, &pem));
+            match loaded {
+                Ok(key) => keys.push(key),
+                Err(error) => {
+                    tracing::error!(key.path = %path.display(), error = %format!("{error:#}"), "skipping a key file that cannot be used");
+                    skipped.push(path.display().to_string());
+                }
+            }
         }
         if keys.is_empty() {
+            if skipped.is_empty() {
+                bail!(
+                    "no key in {} (keys.dir); run `idgate keys generate`",
+                    dir.display()
+                );
+            }
             bail!(
-                "no key in {} (keys.dir); run `idgate keys generate`",
-                dir.display()
+                "no usable key in {} (keys.dir): {} could not be used",
+                dir.display(),
+                skipped.join(", ")
             );
         }
         keys.sort_by(|a, b| (a.created_at, &a.kid.0).cmp(&(b.created_at, &b.kid.0)));
+        let signing = keys
+            .iter()
+            .rposition(|key| key.created_at.saturating_add(publish_lead) <= now)
+            .unwrap_or(0);
         let jwks = Jwks::new(&keys);
-        Ok(KeyStore { keys, jwks })
+        Ok(KeyStore {
+            keys,
+            signing,
+            jwks,
+        })
     }
 
-    /// Loads `dir`, first generating a key when it holds none (the first start).
-    pub fn load_or_generate(dir: &Path, rsa_bits: usize) -> anyhow::Result<KeyStore> {
+    /// Where each key (oldest first) is in its life at `now`. A key is retired when the next
+    /// newer one began to sign (its creation plus the lead).
+    pub fn states(&self, timing: KeyTiming, now: i64) -> Vec<KeyState> {
+        (0..self.keys.len())
+            .map(|index| {
+                let signs_from = self.keys[index].created_at + timing.publish_lead;
+                if index == self.signing {
+                    KeyState::Signing
+                } else if index > self.signing {
+                    KeyState::Published { signs_from }
+                } else {
+                    let retired_at = self.keys[index + 1].created_at + timing.publish_lead;
+                    let prunable_from = retired_at + timing.tokens_outlive_key;
+                    if now >= prunable_from {
+                        KeyState::Prunable
+                    } else {
+                        KeyState::Retired {
+                            retired_at,
+                            prunable_from,
+                        }
+                    }
+                }
+            })
+            .collect()
+    }
+
+    /// Loads `dir` at `now`, first generating a key when it holds none (the first start).
+    pub fn load_or_generate(
+        dir: &Path,
+        rsa_bits: usize,
+        publish_lead: i64,
+        now: i64,
+    ) -> anyhow::Result<KeyStore> {
         if key_files(dir)?.is_empty() {
             let path = generate_key_file(dir, rsa_bits)?;
             tracing::info!(key.path = %path.display(), "generated the first signing key");
         }
-        KeyStore::load(dir)
+        KeyStore::load_at(dir, publish_lead, now)
     }
 
-    /// The key that signs new tokens: the newest.
+    /// The key that signs new tokens: the newest whose publish lead had passed when the
+    /// folder was read.
     pub fn signing_key(&self) -> &SigningKey {
-        self.keys.last().expect("a key store always holds a key")
+        &self.keys[self.signing]
     }
 
     /// The key with this id, if it is still published.
@@ -297,7 +420,15 @@ pub fn generate_key_file(dir: &Path, rsa_bits: usize) -> anyhow::Result<PathBuf>
         .to_pkcs8_pem(LineEnding::LF)
         .context("encoding the key as PKCS#8 PEM")?;
     let probe = SigningKey::from_pem(Path::new("new key"), &pem)?;
-    let path = dir.join(format!("{}-{}.pem", crate::clock::unix_now(), probe.kid));
+    // Later than every key already there, even within the same second: the order of creation
+    // decides which key signs.
+    let newest = key_files(dir)?
+        .iter()
+        .map(|path| created_at(path))
+        .max()
+        .unwrap_or(i64::MIN);
+    let made_at = crate::clock::unix_now().max(newest.saturating_add(1));
+    let path = dir.join(format!("{made_at}-{}.pem", probe.kid));
     // Written under a temporary name first so that a reader never sees half a key.
     let partial = dir.join(format!(".{}.partial", probe.kid));
     let mut file = fs::OpenOptions::new()
@@ -316,6 +447,97 @@ pub fn generate_key_file(dir: &Path, rsa_bits: usize) -> anyhow::Result<PathBuf>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `keys` with the shared test key's PEM under several creation times: distinct files, one
+    /// key (the states do not care whose key it is).
+    fn folder_with_keys_made_at(times: &[i64]) -> tempfile::TempDir {
+        let scratch = tempfile::tempdir().unwrap();
+        crate::testing::install_key(scratch.path());
+        let source = key_files(scratch.path()).unwrap().remove(0);
+        let pem = fs::read_to_string(source).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        for (index, time) in times.iter().enumerate() {
+            let path = dir.path().join(format!("{time}-key{index}.pem"));
+            fs::write(&path, &pem).unwrap();
+            fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        dir
+    }
+
+    #[test]
+    fn a_new_key_signs_after_the_lead_and_a_replaced_one_is_prunable_once_its_tokens_expire() {
+        let dir = folder_with_keys_made_at(&[1000, 2000, 3000]);
+        let timing = KeyTiming {
+            publish_lead: 100,
+            tokens_outlive_key: 500,
+        };
+        let at = |now: i64| {
+            let store = KeyStore::load_at(dir.path(), timing.publish_lead, now).unwrap();
+            (store.signing, store.states(timing, now))
+        };
+        use KeyState::*;
+        assert_eq!(
+            at(2050),
+            (
+                0,
+                vec![
+                    Signing,
+                    Published { signs_from: 2100 },
+                    Published { signs_from: 3100 }
+                ]
+            )
+        );
+        assert_eq!(
+            at(2100),
+            (
+                1,
+                vec![
+                    Retired {
+                        retired_at: 2100,
+                        prunable_from: 2600
+                    },
+                    Signing,
+                    Published { signs_from: 3100 }
+                ]
+            )
+        );
+        assert_eq!(
+            at(3100),
+            (
+                2,
+                vec![
+                    Prunable,
+                    Retired {
+                        retired_at: 3100,
+                        prunable_from: 3600
+                    },
+                    Signing
+                ]
+            )
+        );
+        // Before any lead has passed (a first key, or clocks apart), the oldest signs.
+        assert_eq!(at(500).0, 0);
+        // Without a lead (the command line's view), the newest signs.
+        assert_eq!(KeyStore::load_at(dir.path(), 0, 3000).unwrap().signing, 2);
+    }
+
+    #[test]
+    fn a_damaged_key_file_is_skipped_by_name_and_a_folder_without_a_usable_key_fails() {
+        let dir = folder_with_keys_made_at(&[1000]);
+        let damaged = dir.path().join("2000-damaged.pem");
+        fs::write(&damaged, "-----BEGIN PRIVATE KEY-----\nnot a key\n").unwrap();
+        let store = KeyStore::load_at(dir.path(), 0, 3000).unwrap();
+        assert_eq!(store.keys().len(), 1);
+        assert_eq!(store.signing_key().created_at, 1000);
+
+        fs::remove_file(dir.path().join("1000-key0.pem")).unwrap();
+        let error = KeyStore::load_at(dir.path(), 0, 3000)
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("no usable key"), "{error}");
+        assert!(error.contains("2000-damaged.pem"), "{error}");
+    }
 
     #[test]
     fn thumbprint_matches_rfc_7638_example() {

@@ -8,7 +8,8 @@ use crate::state::AppState;
 
 /// The JWKS document: cacheable by anyone, revalidated with its strong ETag.
 pub async fn jwks(app: Data<AppState>, web: Data<WebConfig>, request: HttpRequest) -> HttpResponse {
-    let jwks = app.keys.jwks();
+    let keys = app.keys.current();
+    let jwks = keys.jwks();
     let not_modified = match request.headers().get(header::IF_NONE_MATCH) {
         None => false,
         // What revalidating clients send: the ETag they were given, as is. Parsing it into

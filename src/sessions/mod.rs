@@ -27,7 +27,7 @@ use crate::db::models::{
 };
 use crate::db::{AnyConnection, Db};
 use crate::error::Error;
-use crate::keys::KeyStore;
+use crate::keys::KeyRing;
 use crate::scope::Scope;
 use crate::tokens::issue::{
     FIRST_PARTY_SCOPE, access_claims, client_access_claims, id_token_claims, issue_access_token,
@@ -218,7 +218,7 @@ pub struct RefreshRequest<'a> {
 #[derive(Clone)]
 pub struct Sessions {
     db: Db,
-    keys: Arc<KeyStore>,
+    keys: Arc<KeyRing>,
     policy: Arc<SessionPolicy>,
     revocations: Arc<Revocations>,
     clock: Clock,
@@ -227,7 +227,7 @@ pub struct Sessions {
 impl Sessions {
     pub fn new(
         db: Db,
-        keys: Arc<KeyStore>,
+        keys: Arc<KeyRing>,
         policy: SessionPolicy,
         revocations: Arc<Revocations>,
         clock: Clock,
@@ -255,7 +255,9 @@ impl Sessions {
     /// new family, its first tokens, and the user's `last_login`.
     pub async fn start_with(&self, user: &User, grant: &Grant) -> Result<IssuedTokens, Error> {
         let now = self.clock.now();
-        let (slot, ends_at) = self.policy.first_slot(&self.keys.signing_key().kid.0, now);
+        let (slot, ends_at) = self
+            .policy
+            .first_slot(&self.keys.current().signing_key().kid.0, now);
         let sid = new_id();
         let (family_id, user_id, first) = (sid.clone(), user.id.clone(), slot.clone());
         let (client_id, scope) = (grant.client_id.clone(), grant.scope.to_string());
@@ -315,7 +317,7 @@ impl Sessions {
         refresh_token: bool,
     ) -> Result<IssuedTokens, Error> {
         let policy = self.policy.clone();
-        let signing_kid = self.keys.signing_key().kid.0.clone();
+        let signing_kid = self.keys.current().signing_key().kid.0.clone();
         let now = self.clock.now();
         let code_hash = crate::secrets::sha256_hex(code);
         let client_id = exchange.client_id.to_owned();
@@ -374,7 +376,8 @@ impl Sessions {
     ) -> Result<IssuedTokens, Error> {
         let sid = renewal.session_id.as_str();
         let rules = &self.policy.tokens;
-        let signer = self.keys.signing_key();
+        let keys = self.keys.current();
+        let signer = keys.signing_key();
         let scope = renewal.scope.to_string();
         let grantee = match &renewal.client_id {
             Some(client_id) => Grantee {
@@ -391,10 +394,7 @@ impl Sessions {
         let refresh = if with_refresh {
             // The slot names the key its token was signed with; a key no longer loaded cannot
             // rebuild it, and the client must sign in again.
-            let slot_key = self
-                .keys
-                .find(&renewal.slot.kid)
-                .ok_or(Error::TokenInvalid)?;
+            let slot_key = keys.find(&renewal.slot.kid).ok_or(Error::TokenInvalid)?;
             Some(issue_refresh_token(
                 slot_key,
                 rules,
@@ -440,7 +440,7 @@ impl Sessions {
         };
         let claims = client_access_claims(rules, grantee, self.clock.now());
         Ok(IssuedTokens {
-            access: issue_access_token(self.keys.signing_key(), &claims)?,
+            access: issue_access_token(self.keys.current().signing_key(), &claims)?,
             refresh: None,
             id_token: None,
             scope: scope.clone(),
@@ -461,9 +461,14 @@ impl Sessions {
         token: &str,
         request: RefreshRequest<'_>,
     ) -> Result<IssuedTokens, Error> {
-        let claims = verify_refresh(&self.keys, &self.policy.tokens, token, self.clock.now())?;
+        let claims = verify_refresh(
+            &self.keys.current(),
+            &self.policy.tokens,
+            token,
+            self.clock.now(),
+        )?;
         let (policy, clock) = (self.policy.clone(), self.clock.clone());
-        let signing_kid = self.keys.signing_key().kid.0.clone();
+        let signing_kid = self.keys.current().signing_key().kid.0.clone();
         let client_id = request.client_id.map(str::to_owned);
         let scope = request.scope.cloned();
         let outcome = self
@@ -498,7 +503,12 @@ impl Sessions {
     /// Blacklists a refresh token: its family (the whole sign-in session) can no longer
     /// refresh, and the access tokens it issued fail `verify`.
     pub async fn blacklist(&self, token: &str) -> Result<(), Error> {
-        let claims = verify_refresh(&self.keys, &self.policy.tokens, token, self.clock.now())?;
+        let claims = verify_refresh(
+            &self.keys.current(),
+            &self.policy.tokens,
+            token,
+            self.clock.now(),
+        )?;
         let (sid, now) = (claims.sid.clone(), self.clock.now());
         let revoked = self
             .db
@@ -518,7 +528,12 @@ impl Sessions {
     /// trip); a refresh token must also be its family's current one (the reuse grace applies
     /// to `refresh` only), which takes a read.
     pub async fn verify(&self, token: &str) -> Result<(), Error> {
-        match verify(&self.keys, &self.policy.tokens, token, self.clock.now())? {
+        match verify(
+            &self.keys.current(),
+            &self.policy.tokens,
+            token,
+            self.clock.now(),
+        )? {
             Verified::Access { sid } => {
                 if sid.is_some_and(|sid| self.revocations.is_revoked(&sid)) {
                     return Err(Error::TokenInvalid);
@@ -543,7 +558,12 @@ impl Sessions {
     /// to `client_id`. Returns whether a session was revoked; a token that is invalid, expired,
     /// already revoked, of no session, or another client's changes nothing and is no error.
     pub async fn revoke_for_client(&self, token: &str, client_id: &str) -> Result<bool, Error> {
-        let sid = match verify(&self.keys, &self.policy.tokens, token, self.clock.now()) {
+        let sid = match verify(
+            &self.keys.current(),
+            &self.policy.tokens,
+            token,
+            self.clock.now(),
+        ) {
             Ok(Verified::Access { sid: Some(sid) }) | Ok(Verified::Refresh { sid, .. }) => sid,
             Ok(Verified::Access { sid: None }) | Err(Error::TokenInvalid) => return Ok(false),
             Err(other) => return Err(other),
@@ -572,7 +592,7 @@ impl Sessions {
     /// revoked, a retired refresh token, a disabled user).
     pub async fn introspect(&self, token: &str) -> Result<Option<Introspected>, Error> {
         let (rules, now) = (&self.policy.tokens, self.clock.now());
-        if let Ok(claims) = verify_access(&self.keys, rules, token, now) {
+        if let Ok(claims) = verify_access(&self.keys.current(), rules, token, now) {
             let Some(sid) = claims.sid.clone() else {
                 // A client's own token: nothing server-side can end it but its expiry.
                 return Ok(Some(Introspected::of_access(claims, None)));
@@ -583,7 +603,7 @@ impl Sessions {
                 .await?;
             return Ok(user.map(|user| Introspected::of_access(claims, Some(user.username))));
         }
-        let Ok(claims) = verify_refresh(&self.keys, rules, token, now) else {
+        let Ok(claims) = verify_refresh(&self.keys.current(), rules, token, now) else {
             return Ok(None);
         };
         let sid = claims.sid.clone();
@@ -621,7 +641,7 @@ impl Sessions {
     /// session, an active user (all read from the database, not the in-memory revocations).
     pub async fn authenticate(&self, access_token: &str) -> Result<(AccessClaims, User), Error> {
         let claims = verify_access(
-            &self.keys,
+            &self.keys.current(),
             &self.policy.tokens,
             access_token,
             self.clock.now(),

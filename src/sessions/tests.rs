@@ -26,9 +26,10 @@ fn fixture(adjust: impl FnOnce(&mut Settings)) -> Fixture {
     settings.database.pool_size = 2;
     adjust(&mut settings);
     install_key(&dir.path().join("keys"));
-    let keys = Arc::new(KeyStore::load(&dir.path().join("keys")).unwrap());
     let db = Db::connect(&settings.database).unwrap();
     let clock = Clock::manual(crate::clock::unix_now());
+    let keys =
+        Arc::new(crate::keys::KeyRing::load(dir.path().join("keys"), 0, clock.clone()).unwrap());
     let policy = SessionPolicy::from_settings(&settings);
     let revocations = Arc::new(Revocations::new(
         db.clone(),

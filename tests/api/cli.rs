@@ -450,18 +450,148 @@ fn sigterm_lets_the_requests_in_flight_finish_then_exits_0() {
     }
 }
 
+/// The `kid`s of the server's JWKS.
+fn jwks_kids(base: &str) -> Vec<String> {
+    let jwks: serde_json::Value = ureq::get(&format!("{base}/.well-known/jwks.json"))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_json()
+        .unwrap();
+    jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|key| key["kid"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn wait_for(what: &str, done: impl Fn() -> bool) {
+    for _ in 0..100 {
+        if done() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("timed out waiting for {what}");
+}
+
 #[test]
-fn key_rotation_settings_that_are_not_built_yet_stop_start_up() {
+fn keys_rotate_list_prune_and_a_running_server_reloads_on_sighup() {
     let ws = workspace();
-    for (variable, value, key) in [
-        ("IDGATE__KEYS__PUBLISH_LEAD", "1m", "keys.publish_lead"),
-        (
-            "IDGATE__KEYS__RELOAD_INTERVAL",
-            "10s",
-            "keys.reload_interval",
-        ),
-        ("IDGATE__KEYS__ROTATE_EVERY", "30d", "keys.rotate_every"),
-    ] {
+    let dir = ws.dir.path();
+    let out = idgate(dir, &["keys", "rotate"], "");
+    assert!(!out.status.success());
+    assert!(
+        last_stderr_line(&out).contains("keys generate"),
+        "{}",
+        last_stderr_line(&out)
+    );
+    assert!(idgate(dir, &["keys", "generate"], "").status.success());
+    assert!(
+        idgate(
+            dir,
+            &["users", "create", "alice"],
+            "correct horse battery\n"
+        )
+        .status
+        .success()
+    );
+    let lead = [
+        ("IDGATE__KEYS__PUBLISH_LEAD", "0s"),
+        ("IDGATE__KEYS__RELOAD_INTERVAL", "1h"),
+    ];
+    let (mut running, port) = serve(&ws, &lead);
+    let base = format!("http://127.0.0.1:{port}");
+    assert!(answers_within_10_s(&format!("{base}/readyz")));
+    let first = jwks_kids(&base);
+    assert_eq!(first.len(), 1);
+
+    let out = Command::new(binary())
+        .args(["--config", "idgate.toml", "keys", "rotate"])
+        .current_dir(dir)
+        .envs(lead)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", last_stderr_line(&out));
+    assert!(
+        stdout(&out).contains("published at once, signing"),
+        "{}",
+        stdout(&out)
+    );
+    let listed = Command::new(binary())
+        .args(["--config", "idgate.toml", "keys", "list"])
+        .current_dir(dir)
+        .envs(lead)
+        .output()
+        .unwrap();
+    let listed = stdout(&listed);
+    assert!(listed.contains(&first[0]), "{listed}");
+    // One key signs; the other is retired (with the time it becomes prunable) or, when both
+    // were made within one second, published and signing from the next.
+    assert_eq!(listed.lines().count(), 3, "{listed}");
+    assert!(listed.contains("signing"), "{listed}");
+    assert!(
+        listed.contains("prunable from") || listed.contains("signs from"),
+        "{listed}"
+    );
+    // The tokens the old key signed may still be alive: nothing to prune.
+    let pruned = stdout(&idgate(dir, &["keys", "prune"], ""));
+    assert!(pruned.contains("no key to prune"), "{pruned}");
+
+    // The server re-reads the folder on SIGHUP (its interval is an hour here).
+    assert_eq!(jwks_kids(&base), first);
+    signal(running.0.as_ref().unwrap(), "HUP");
+    wait_for("the new key in the JWKS", || jwks_kids(&base).len() == 2);
+    let new_kid = jwks_kids(&base)
+        .into_iter()
+        .find(|kid| *kid != first[0])
+        .unwrap();
+    let signing_kid = || {
+        let reply: serde_json::Value = ureq::post(&format!("{base}/api/token/"))
+            .send_json(json!({ "username": "alice", "password": "correct horse battery" }))
+            .unwrap()
+            .body_mut()
+            .read_json()
+            .unwrap();
+        crate::helpers::header(reply["access"].as_str().unwrap())["kid"].clone()
+    };
+    // A key made within the second of the one before is dated a second later, so it may sign
+    // only from the next reload on.
+    wait_for("the new key to sign", || {
+        signal(running.0.as_ref().unwrap(), "HUP");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        signing_kid() == new_kid.as_str()
+    });
+    let child = running.0.take().unwrap();
+    signal(&child, "TERM");
+    assert!(child.wait_with_output().unwrap().status.success());
+}
+
+#[test]
+fn a_running_server_rereads_the_keys_every_reload_interval() {
+    let ws = workspace();
+    assert!(
+        idgate(ws.dir.path(), &["keys", "generate"], "")
+            .status
+            .success()
+    );
+    let (_running, port) = serve(&ws, &[("IDGATE__KEYS__RELOAD_INTERVAL", "1s")]);
+    let base = format!("http://127.0.0.1:{port}");
+    assert!(answers_within_10_s(&format!("{base}/readyz")));
+    assert_eq!(jwks_kids(&base).len(), 1);
+    assert!(
+        idgate(ws.dir.path(), &["keys", "rotate"], "")
+            .status
+            .success()
+    );
+    wait_for("the new key in the JWKS", || jwks_kids(&base).len() == 2);
+}
+
+#[test]
+fn scheduled_key_rotation_which_is_not_built_yet_stops_start_up() {
+    let ws = workspace();
+    for (variable, value, key) in [("IDGATE__KEYS__ROTATE_EVERY", "30d", "keys.rotate_every")] {
         for command in [&["check-config"][..], &["serve"]] {
             let out = Command::new(binary())
                 .args(["--config", "idgate.toml"])
@@ -479,13 +609,13 @@ fn key_rotation_settings_that_are_not_built_yet_stop_start_up() {
             );
         }
     }
-    // Their defaults, spelled out, are fine.
+    // Its default, spelled out, is fine, and so are the settings of manual rotation.
     let out = Command::new(binary())
         .args(["--config", "idgate.toml", "check-config"])
         .current_dir(ws.dir.path())
-        .env("IDGATE__KEYS__RELOAD_INTERVAL", "30s")
+        .env("IDGATE__KEYS__RELOAD_INTERVAL", "10s")
         .env("IDGATE__KEYS__ROTATE_EVERY", "off")
-        .env("IDGATE__KEYS__PUBLISH_LEAD", "5m")
+        .env("IDGATE__KEYS__PUBLISH_LEAD", "1m")
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", last_stderr_line(&out));

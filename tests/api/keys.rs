@@ -160,7 +160,8 @@ fn a_refresh_tokens_kid_names_no_published_key() {
 
     // A refresh token issued before refresh tokens had ids of their own (its kid the RSA
     // key's) still refreshes; the next one carries the new id.
-    let key = app.server.keys.signing_key();
+    let keys = app.server.keys.current();
+    let key = keys.signing_key();
     let mut legacy_header = jsonwebtoken::Header::new(Algorithm::HS256);
     legacy_header.typ = Some("JWT".into());
     legacy_header.kid = Some(key.kid.0.clone());
@@ -169,4 +170,89 @@ fn a_refresh_tokens_kid_names_no_published_key() {
     let rotated = app.refresh(&legacy);
     assert_eq!(rotated.status, 200, "{}", rotated.text);
     assert_eq!(header(&rotated.str("refresh"))["kid"], refresh_kid.as_str());
+}
+
+fn published_kids(app: &TestApp) -> Vec<String> {
+    let jwks: Value = app.get("/.well-known/jwks.json").json();
+    jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|key| key["kid"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn a_rotated_key_is_published_at_once_signs_after_the_lead_and_no_session_ends() {
+    use idgate::keys::{KeyState, KeyTiming};
+    let clock = idgate::clock::Clock::manual(idgate::clock::unix_now());
+    let app = TestApp::spawn_with_clock(clock.clone(), |_| {});
+    app.create_user("alice");
+    let (old_access, old_refresh) = app.sign_in("alice");
+    let old_kid = header(&old_access)["kid"].as_str().unwrap().to_owned();
+
+    // `idgate keys rotate`, then the replica's next reload (every keys.reload_interval).
+    idgate::keys::generate_key_file(&app.settings.keys.dir, 2048).unwrap();
+    let reloaded = app.server.keys.reload().unwrap();
+    assert!(reloaded.changed && reloaded.keys == 2);
+    let kids = published_kids(&app);
+    assert_eq!(kids.len(), 2, "published at once");
+    let new_kid = kids.iter().find(|kid| **kid != old_kid).unwrap().clone();
+    let (during_lead, _) = app.sign_in("alice");
+    assert_eq!(
+        header(&during_lead)["kid"],
+        old_kid.as_str(),
+        "not signing yet"
+    );
+
+    // After keys.publish_lead (= keys.jwks_max_age, 5 min), the new key signs.
+    clock.advance(301);
+    app.server.keys.reload().unwrap();
+    let (new_access, _) = app.sign_in("alice");
+    assert_eq!(header(&new_access)["kid"], new_kid.as_str());
+    // Tokens of the old key still verify and refresh; the rotated refresh token is the new
+    // key's.
+    assert_eq!(app.verify(&old_access).status, 200);
+    let refreshed = app.refresh(&old_refresh);
+    assert_eq!(refreshed.status, 200, "{}", refreshed.text);
+    assert_eq!(header(&refreshed.str("access"))["kid"], new_kid.as_str());
+    let timing = KeyTiming::from_settings(&app.settings);
+    let states = app.server.keys.current().states(timing, clock.now());
+    assert!(matches!(states[0], KeyState::Retired { .. }), "{states:?}");
+    assert_eq!(states[1], KeyState::Signing);
+
+    // Once every token the old key signed or keyed has expired (the refresh lifetime plus
+    // the leeway), it is prunable; removing it ends no live session.
+    clock.advance(24 * 3600 + 15);
+    let states = app.server.keys.current().states(timing, clock.now());
+    assert_eq!(states[0], KeyState::Prunable);
+    app.create_user("bob");
+    let (_, bob_refresh) = app.sign_in("bob");
+    let old_file = app.server.keys.current().keys()[0].path.clone();
+    std::fs::remove_file(old_file).unwrap();
+    app.server.keys.reload().unwrap();
+    assert_eq!(published_kids(&app), std::slice::from_ref(&new_kid));
+    let refreshed = app.refresh(&bob_refresh);
+    assert_eq!(refreshed.status, 200, "{}", refreshed.text);
+}
+
+#[test]
+fn a_damaged_key_file_added_while_serving_is_skipped_and_the_replica_keeps_serving() {
+    let app = TestApp::spawn();
+    app.create_user("alice");
+    let before = published_kids(&app);
+    let damaged = app.settings.keys.dir.join("9999999999-damaged.pem");
+    std::fs::write(&damaged, "-----BEGIN PRIVATE KEY-----\nnot a key\n").unwrap();
+    let reloaded = app.server.keys.reload().unwrap();
+    assert!(!reloaded.changed);
+    assert_eq!(published_kids(&app), before);
+    app.sign_in("alice");
+    // With every key file gone, a reload fails and the keys in use stay.
+    for path in idgate::keys::key_files(&app.settings.keys.dir).unwrap() {
+        std::fs::remove_file(path).unwrap();
+    }
+    assert!(app.server.keys.reload().is_err());
+    assert_eq!(published_kids(&app), before);
+    app.sign_in("alice");
+    assert_eq!(app.get("/readyz").status, 200);
 }

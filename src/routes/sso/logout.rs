@@ -27,9 +27,9 @@ pub async fn logout(
     };
     let hinted = match form.take("id_token_hint") {
         Some(hint) => Some(
-            id_token_hint_audience(&app.keys, app.sessions.rules(), &hint).map_err(|_| {
-                PageError::bad_request("The id_token_hint is not an ID token of this service.")
-            })?,
+            id_token_hint_audience(&app.keys.current(), app.sessions.rules(), &hint).map_err(
+                |_| PageError::bad_request("The id_token_hint is not an ID token of this service."),
+            )?,
         ),
         None => None,
     };

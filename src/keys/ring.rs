@@ -1,0 +1,78 @@
+//! The keys every replica signs and verifies with, re-read from `keys.dir` while it serves.
+//!
+//! Replicas sharing the folder agree without a restart: each re-reads it every
+//! `keys.reload_interval` and on SIGHUP, and swaps the whole [`KeyStore`] at once, so a request
+//! sees the old set or the new one, never half of each. A reload that finds no usable key keeps
+//! the set it has (a damaged file alone is skipped, and reported by name, when loading).
+
+use std::path::PathBuf;
+use std::sync::{Arc, PoisonError, RwLock};
+
+use super::KeyStore;
+use crate::clock::Clock;
+
+pub struct KeyRing {
+    dir: PathBuf,
+    publish_lead: i64,
+    clock: Clock,
+    current: RwLock<Arc<KeyStore>>,
+}
+
+/// What a reload changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reloaded {
+    pub keys: usize,
+    pub signing_kid: String,
+    pub changed: bool,
+}
+
+impl KeyRing {
+    /// A ring holding `store`, read from `dir`.
+    pub fn new(store: KeyStore, dir: PathBuf, publish_lead: i64, clock: Clock) -> KeyRing {
+        KeyRing {
+            dir,
+            publish_lead,
+            clock,
+            current: RwLock::new(Arc::new(store)),
+        }
+    }
+
+    /// Reads `dir` at the clock's now: fails, as start-up should, when it holds no usable key.
+    pub fn load(dir: PathBuf, publish_lead: i64, clock: Clock) -> anyhow::Result<KeyRing> {
+        let store = KeyStore::load_at(&dir, publish_lead, clock.now())?;
+        Ok(KeyRing::new(store, dir, publish_lead, clock))
+    }
+
+    /// The keys as last read.
+    pub fn current(&self) -> Arc<KeyStore> {
+        self.current
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Re-reads the folder (blocking file I/O and key parsing: call it off the async workers)
+    /// and swaps in what it finds; on an error the keys in use stay.
+    pub fn reload(&self) -> anyhow::Result<Reloaded> {
+        let fresh = KeyStore::load_at(&self.dir, self.publish_lead, self.clock.now())?;
+        let kids = |store: &KeyStore| {
+            store
+                .keys()
+                .iter()
+                .map(|key| key.kid.0.clone())
+                .collect::<Vec<_>>()
+        };
+        let old = self.current();
+        let changed =
+            kids(&old) != kids(&fresh) || old.signing_key().kid != fresh.signing_key().kid;
+        let reloaded = Reloaded {
+            keys: fresh.keys().len(),
+            signing_kid: fresh.signing_key().kid.0.clone(),
+            changed,
+        };
+        if changed {
+            *self.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(fresh);
+        }
+        Ok(reloaded)
+    }
+}
