@@ -37,15 +37,16 @@ impl AppState {
     /// when `keys.dir` has none), measures one hash, and reads the revoked sessions.
     pub async fn build(settings: Settings, clock: Clock) -> anyhow::Result<AppState> {
         let db = Db::connect(&settings.database)?;
+        let publish_lead = KeyTiming::from_settings(&settings).publish_lead;
         let keys = Arc::new(KeyRing::new(
             KeyStore::load_or_generate(
                 &settings.keys.dir,
                 settings.keys.rsa_bits,
-                KeyTiming::from_settings(&settings).publish_lead,
+                publish_lead,
                 clock.now(),
             )?,
             settings.keys.dir.clone(),
-            KeyTiming::from_settings(&settings).publish_lead,
+            publish_lead,
             clock.clone(),
         ));
         let trusted_proxies = Arc::new(settings.trusted_proxies()?);

@@ -4,7 +4,7 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::json;
 
-use crate::helpers::{TestApp, TestDatabase, binary};
+use crate::helpers::{TestApp, TestDatabase, binary, jwks_kids};
 
 /// Runs `idgate --config <dir>/idgate.toml ARGS` in `dir`, with `stdin` piped in.
 fn idgate(dir: &Path, args: &[&str], stdin: &str) -> Output {
@@ -448,22 +448,6 @@ fn sigterm_lets_the_requests_in_flight_finish_then_exits_0() {
     for n in 0..4 {
         assert!(listed.contains(&format!("user{n}")), "{listed}");
     }
-}
-
-/// The `kid`s of the server's JWKS.
-fn jwks_kids(base: &str) -> Vec<String> {
-    let jwks: serde_json::Value = ureq::get(&format!("{base}/.well-known/jwks.json"))
-        .call()
-        .unwrap()
-        .body_mut()
-        .read_json()
-        .unwrap();
-    jwks["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|key| key["kid"].as_str().unwrap().to_owned())
-        .collect()
 }
 
 fn wait_for(what: &str, done: impl Fn() -> bool) {

@@ -537,3 +537,19 @@ fn part(token: &str, index: usize) -> Value {
 pub fn binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_idgate"))
 }
+
+/// The `kid`s of the server's JWKS.
+pub fn jwks_kids(base: &str) -> Vec<String> {
+    let jwks: serde_json::Value = ureq::get(&format!("{base}/.well-known/jwks.json"))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_json()
+        .unwrap();
+    jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|key| key["kid"].as_str().unwrap().to_owned())
+        .collect()
+}

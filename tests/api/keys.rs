@@ -2,7 +2,7 @@ use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::Value;
 
-use crate::helpers::{TestApp, claims, header};
+use crate::helpers::{TestApp, claims, header, jwks_kids};
 
 #[test]
 fn jwks_publishes_only_public_parts_with_cache_headers() {
@@ -172,16 +172,6 @@ fn a_refresh_tokens_kid_names_no_published_key() {
     assert_eq!(header(&rotated.str("refresh"))["kid"], refresh_kid.as_str());
 }
 
-fn published_kids(app: &TestApp) -> Vec<String> {
-    let jwks: Value = app.get("/.well-known/jwks.json").json();
-    jwks["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|key| key["kid"].as_str().unwrap().to_owned())
-        .collect()
-}
-
 #[test]
 fn a_rotated_key_is_published_at_once_signs_after_the_lead_and_no_session_ends() {
     use idgate::keys::{KeyState, KeyTiming};
@@ -195,7 +185,7 @@ fn a_rotated_key_is_published_at_once_signs_after_the_lead_and_no_session_ends()
     idgate::keys::generate_key_file(&app.settings.keys.dir, 2048).unwrap();
     let reloaded = app.server.keys.reload().unwrap();
     assert!(reloaded.changed && reloaded.keys == 2);
-    let kids = published_kids(&app);
+    let kids = jwks_kids(&app.address);
     assert_eq!(kids.len(), 2, "published at once");
     let new_kid = kids.iter().find(|kid| **kid != old_kid).unwrap().clone();
     let (during_lead, _) = app.sign_in("alice");
@@ -231,7 +221,7 @@ fn a_rotated_key_is_published_at_once_signs_after_the_lead_and_no_session_ends()
     let old_file = app.server.keys.current().keys()[0].path.clone();
     std::fs::remove_file(old_file).unwrap();
     app.server.keys.reload().unwrap();
-    assert_eq!(published_kids(&app), std::slice::from_ref(&new_kid));
+    assert_eq!(jwks_kids(&app.address), std::slice::from_ref(&new_kid));
     let refreshed = app.refresh(&bob_refresh);
     assert_eq!(refreshed.status, 200, "{}", refreshed.text);
 }
@@ -240,19 +230,19 @@ fn a_rotated_key_is_published_at_once_signs_after_the_lead_and_no_session_ends()
 fn a_damaged_key_file_added_while_serving_is_skipped_and_the_replica_keeps_serving() {
     let app = TestApp::spawn();
     app.create_user("alice");
-    let before = published_kids(&app);
+    let before = jwks_kids(&app.address);
     let damaged = app.settings.keys.dir.join("9999999999-damaged.pem");
     std::fs::write(&damaged, "-----BEGIN PRIVATE KEY-----\nnot a key\n").unwrap();
     let reloaded = app.server.keys.reload().unwrap();
     assert!(!reloaded.changed);
-    assert_eq!(published_kids(&app), before);
+    assert_eq!(jwks_kids(&app.address), before);
     app.sign_in("alice");
     // With every key file gone, a reload fails and the keys in use stay.
     for path in idgate::keys::key_files(&app.settings.keys.dir).unwrap() {
         std::fs::remove_file(path).unwrap();
     }
     assert!(app.server.keys.reload().is_err());
-    assert_eq!(published_kids(&app), before);
+    assert_eq!(jwks_kids(&app.address), before);
     app.sign_in("alice");
     assert_eq!(app.get("/readyz").status, 200);
 }
