@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 use std::sync::{Arc, PoisonError, RwLock};
 
-use super::KeyStore;
+use super::{KeyState, KeyStore, KeyTiming};
 use crate::clock::Clock;
 
 pub struct KeyRing {
@@ -41,6 +41,33 @@ impl KeyRing {
     pub fn load(dir: PathBuf, publish_lead: i64, clock: Clock) -> anyhow::Result<KeyRing> {
         let store = KeyStore::load_at(&dir, publish_lead, clock.now())?;
         Ok(KeyRing::new(store, dir, publish_lead, clock))
+    }
+
+    /// Adds the next key to the folder (blocking: RSA key generation takes a while) and reads
+    /// the folder again, so that this replica publishes it at once; returns the new key's id.
+    pub fn rotate(&self, rsa_bits: usize) -> anyhow::Result<String> {
+        let path = super::generate_key_file(&self.dir, rsa_bits)?;
+        self.reload()?;
+        let store = self.current();
+        let key = store
+            .keys()
+            .iter()
+            .find(|key| key.path == path)
+            .ok_or_else(|| anyhow::anyhow!("{} was not read back", path.display()))?;
+        tracing::info!(key.kid = %key.kid, key.path = %path.display(), "added a key");
+        Ok(key.kid.0.clone())
+    }
+
+    /// Each key as last read, oldest first, with its state at the clock's now.
+    pub fn states(&self, timing: KeyTiming) -> Vec<(super::Kid, i64, KeyState)> {
+        let store = self.current();
+        let states = store.states(timing, self.clock.now());
+        store
+            .keys()
+            .iter()
+            .zip(states)
+            .map(|(key, state)| (key.kid.clone(), key.created_at, state))
+            .collect()
     }
 
     /// The keys as last read.

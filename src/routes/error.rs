@@ -22,6 +22,9 @@ pub enum ApiError {
     /// A Bearer-protected endpoint without an `Authorization` header.
     #[error("authentication credentials were not provided")]
     NotAuthenticated,
+    /// A valid user without the role the endpoint needs.
+    #[error("permission denied")]
+    PermissionDenied,
     /// A Bearer-protected endpoint with a token that is not a live access token.
     #[error("the bearer token is not valid")]
     InvalidBearer,
@@ -60,6 +63,7 @@ impl ResponseError for ApiError {
                 Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             },
             ApiError::NotAuthenticated | ApiError::InvalidBearer => StatusCode::UNAUTHORIZED,
+            ApiError::PermissionDenied => StatusCode::FORBIDDEN,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -133,6 +137,11 @@ impl ResponseError for ApiError {
                     "token_not_valid",
                 )
             }
+            // Django REST framework's wording.
+            ApiError::PermissionDenied => detail(
+                "You do not have permission to perform this action.",
+                "permission_denied",
+            ),
             ApiError::BadRequest(reason) => detail(reason, "parse_error"),
             ApiError::PayloadTooLarge { limit } => detail(
                 &format!("Request body is larger than {limit} bytes."),

@@ -1,5 +1,6 @@
 //! Where paths meet handlers: the one place routes are registered.
 
+pub mod admin;
 pub mod api;
 pub mod error;
 pub mod extract;
@@ -29,6 +30,8 @@ pub const USERS: &str = "/api/users";
 pub const USERS_ME: &str = "/api/users/me";
 pub const USERS_ME_PASSWORD: &str = "/api/users/me/password";
 pub const REVOCATIONS: &str = "/api/revocations";
+pub const ADMIN_KEYS: &str = "/admin/keys";
+pub const ADMIN_KEYS_ROTATE: &str = "/admin/keys/rotate";
 pub const OAUTH_TOKEN: &str = "/oauth/token";
 pub const OAUTH_REVOKE: &str = "/oauth/revoke";
 pub const OAUTH_INTROSPECT: &str = "/oauth/introspect";
@@ -84,6 +87,8 @@ pub fn configure(config: &mut web::ServiceConfig) {
     route(config, Read, USERS_ME, users::me);
     route(config, Write, USERS_ME_PASSWORD, users::change_password);
     route(config, Read, REVOCATIONS, revocations::feed);
+    route(config, Read, ADMIN_KEYS, admin::keys);
+    route(config, Write, ADMIN_KEYS_ROTATE, admin::rotate);
     route(config, Write, OAUTH_TOKEN, oauth::token::token);
     route(config, Write, OAUTH_REVOKE, oauth::tokens::revoke);
     route(config, Write, OAUTH_INTROSPECT, oauth::tokens::introspect);

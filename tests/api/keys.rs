@@ -246,3 +246,48 @@ fn a_damaged_key_file_added_while_serving_is_skipped_and_the_replica_keeps_servi
     app.sign_in("alice");
     assert_eq!(app.get("/readyz").status, 200);
 }
+
+#[test]
+fn admins_list_and_rotate_keys_through_the_admin_api() {
+    let app = TestApp::spawn();
+    app.create_user_with("root", crate::helpers::PASSWORD, &["admin"]);
+    app.create_user("alice");
+    let (root, _) = app.sign_in("root");
+    let (alice, _) = app.sign_in("alice");
+    let bearer = |token: &str| ("authorization", format!("Bearer {token}"));
+
+    assert_eq!(app.get("/admin/keys").status, 401);
+    let (name, value) = bearer(&alice);
+    let refused = app.get_with("/admin/keys", (name, &value));
+    assert_eq!(refused.status, 403);
+    assert_eq!(refused.json()["code"], "permission_denied");
+    let refused = app.post_json_with("/admin/keys/rotate", &serde_json::json!({}), (name, &value));
+    assert_eq!(refused.status, 403);
+    assert_eq!(jwks_kids(&app.address).len(), 1, "nothing rotated");
+
+    let (name, value) = bearer(&root);
+    let listed = app.get_with("/admin/keys", (name, &value));
+    assert_eq!(listed.status, 200, "{}", listed.text);
+    let keys = listed.json()["keys"].clone();
+    assert_eq!(keys.as_array().unwrap().len(), 1);
+    assert_eq!(keys[0]["state"], "signing");
+    assert_eq!(keys[0]["kid"], jwks_kids(&app.address)[0].as_str());
+
+    let rotated = app.post_json_with("/admin/keys/rotate", &serde_json::json!({}), (name, &value));
+    assert_eq!(rotated.status, 201, "{}", rotated.text);
+    let body = rotated.json();
+    let kid = body["kid"].as_str().unwrap();
+    assert!(
+        jwks_kids(&app.address).iter().any(|k| k == kid),
+        "published at once"
+    );
+    assert_eq!(body["keys"][1]["kid"], kid);
+    assert_eq!(body["keys"][1]["state"], "published");
+    assert!(
+        body["keys"][1]["signs_from"]
+            .as_str()
+            .unwrap()
+            .ends_with('Z')
+    );
+    assert_eq!(body["keys"][0]["state"], "signing");
+}
