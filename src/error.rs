@@ -59,6 +59,43 @@ impl Error {
 
 impl From<diesel::result::Error> for Error {
     fn from(error: diesel::result::Error) -> Self {
-        Error::Internal(anyhow::Error::new(error).context("database"))
+        use diesel::result::{DatabaseErrorKind, Error as Diesel};
+        match error {
+            // The server went away under a query (a restart, a failover): the client may retry,
+            // and the pool replaces the connection.
+            Diesel::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                info,
+            ) => Error::Unavailable(format!(
+                "database connection lost: {}",
+                info.message().trim()
+            )),
+            error => Error::Internal(anyhow::Error::new(error).context("database")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diesel::result::{DatabaseErrorKind, Error as Diesel};
+
+    #[test]
+    fn a_lost_database_connection_is_unavailable_not_internal() {
+        for kind in [
+            DatabaseErrorKind::ClosedConnection,
+            DatabaseErrorKind::UnableToSendCommand,
+        ] {
+            let lost = Diesel::DatabaseError(
+                kind,
+                Box::new("SSL connection has been closed unexpectedly\n".to_owned()),
+            );
+            assert!(matches!(Error::from(lost), Error::Unavailable(_)));
+        }
+        let violation = Diesel::DatabaseError(
+            DatabaseErrorKind::UniqueViolation,
+            Box::new("duplicate key".to_owned()),
+        );
+        assert!(matches!(Error::from(violation), Error::Internal(_)));
     }
 }
