@@ -13,20 +13,17 @@ Usage: python3 tests/interop/faults_check.py target/debug/idgate [postgres://…
 """
 
 import collections
-import os
-import re
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
 import idgate
-from idgate import PASSWORD, free_port, post
-from replicas_check import get, stop_all, wait_until
+from idgate import PASSWORD, get, post, within
 
 FAMILIES = 40
+THREADS = 8
 
 
 def postgres_cluster():
@@ -34,136 +31,107 @@ def postgres_cluster():
     line = subprocess.run(["pg_lsclusters", "-h"], check=True, capture_output=True, text=True).stdout.split("\n")[0]
     version, name = line.split()[:2]
     return version, name
-THREADS = 8
 
 
 def main(binary, admin_url):
-    binary = os.path.abspath(binary)
     results = []
 
     def check(name, condition, detail=""):
         results.append(bool(condition))
         print(("ok     " if condition else "FAILED ") + name + ("" if condition else f": {detail}"))
 
-    database = f"idgate_faults_{os.getpid()}"
-    subprocess.run(["psql", admin_url, "-qc", f"CREATE DATABASE {database}"], check=True)
-    processes = []
-    try:
-        with tempfile.TemporaryDirectory() as workdir:
-            env = dict(
-                os.environ,
-                IDGATE__DATABASE__URL=re.sub(r"/[^/?]+(\?|$)", f"/{database}\\1", admin_url, count=1),
-                IDGATE__KEYS__DIR=os.path.join(workdir, "keys"),
-                IDGATE__TOKENS__REUSE_GRACE="10s",
-                IDGATE__PASSWORD__BCRYPT_COST="4",
-                IDGATE__LOG__LEVEL="error",
-            )
-            run = lambda *args, stdin="": subprocess.run(  # noqa: E731
-                [binary, *args], input=stdin, text=True, cwd=workdir, env=env,
-                check=True, capture_output=True)
-            run("migrate")
-            run("keys", "generate")
-            run("users", "create", "alice", stdin=PASSWORD + "\n")
-            ports = [free_port(), free_port()]
-            for port in ports:
-                replica_env = dict(env, IDGATE__SERVER__PORT=str(port),
-                                   IDGATE__ISSUER=f"http://127.0.0.1:{ports[0]}")
-                processes.append(subprocess.Popen([binary, "serve"], cwd=workdir, env=replica_env))
-            a, b = (f"http://127.0.0.1:{port}" for port in ports)
-            for replica in (a, b):
-                wait_until(f"{replica} ready", lambda: get(replica + "/readyz")[0] == 200)
+    with idgate.Replicas(binary, admin_url, IDGATE__TOKENS__REUSE_GRACE="10s",
+                         IDGATE__LOG__LEVEL="error") as cluster:
+        cluster.cli("users", "create", "alice", stdin=PASSWORD + "\n")
+        a, b = cluster.start(2)
 
-            families = []
-            for _ in range(FAMILIES):
-                status, pair = post(a + "/api/token/", {"username": "alice", "password": PASSWORD})
-                assert status == 200, pair
-                families.append({"token": pair["refresh"], "refreshes": 0})
+        families = []
+        for _ in range(FAMILIES):
+            status, pair = post(a + "/api/token/", {"username": "alice", "password": PASSWORD})
+            assert status == 200, pair
+            families.append({"token": pair["refresh"], "refreshes": 0})
 
-            # The burst at A: each thread rotates its families in turn, remembering the token
-            # of the request in flight, whose answer may never come.
-            stop = threading.Event()
+        # The burst at A: each thread rotates its families in turn, remembering the token
+        # of the request in flight, whose answer may never come.
+        stop = threading.Event()
 
-            def burst(mine):
-                while not stop.is_set():
-                    for family in mine:
-                        try:
-                            status, answer = post(a + "/api/token/refresh/", {"refresh": family["token"]})
-                        except OSError:
-                            return
-                        if status != 200:
-                            family["error"] = (status, answer)
-                            return
-                        family["token"] = answer["refresh"]
-                        family["refreshes"] += 1
-
-            threads = [threading.Thread(target=burst, args=(families[n::THREADS],)) for n in range(THREADS)]
-            for thread in threads:
-                thread.start()
-            time.sleep(1.0)
-            processes[0].send_signal(signal.SIGKILL)
-            processes[0].wait()
-            stop.set()
-            for thread in threads:
-                thread.join()
-            done = sum(family["refreshes"] for family in families)
-            errors = [family["error"] for family in families if "error" in family]
-            check(f"{done} refreshes at A before its SIGKILL, none refused", done > 0 and not errors, errors[:3])
-
-            # Every family's last token, retried at B: the refresh either completed at A (B
-            # answers the family's current token, within the grace) or it did not (B rotates).
-            lost = []
-            for family in families:
-                status, answer = post(b + "/api/token/refresh/", {"refresh": family["token"]})
-                if status != 200:
-                    lost.append((status, answer))
-                    continue
-                status, again = post(b + "/api/token/refresh/", {"refresh": answer["refresh"]})
-                if status != 200:
-                    lost.append(("next", status, again))
-            check(f"all {FAMILIES} families refresh at B after the kill, none lost or half-rotated",
-                  not lost, lost[:3])
-
-            # PostgreSQL goes away under load at B, then comes back.
-            outcomes = []
-            stop = threading.Event()
-
-            def sign_ins():
-                while not stop.is_set():
-                    started = time.monotonic()
+        def burst(mine):
+            while not stop.is_set():
+                for family in mine:
                     try:
-                        status, _ = post(b + "/api/token/", {"username": "alice", "password": PASSWORD})
-                    except OSError as error:
-                        status = repr(error)
-                    outcomes.append((status, time.monotonic() - started))
+                        status, answer = post(a + "/api/token/refresh/", {"refresh": family["token"]})
+                    except OSError:
+                        return
                     if status != 200:
-                        time.sleep(0.05)
+                        family["error"] = (status, answer)
+                        return
+                    family["token"] = answer["refresh"]
+                    family["refreshes"] += 1
 
-            threads = [threading.Thread(target=sign_ins) for _ in range(4)]
-            for thread in threads:
-                thread.start()
-            time.sleep(0.5)
-            cluster = postgres_cluster()
-            try:
-                subprocess.run(["pg_ctlcluster", *cluster, "stop"], check=True)
-                # Longer than the pool's wait for a connection (5 s), so that requests fail.
-                time.sleep(6)
-            finally:
-                subprocess.run(["pg_ctlcluster", *cluster, "start"], check=True)
-            wait_until("the replica to recover", lambda: get(b + "/readyz")[0] == 200, seconds=30)
-            stop.set()
-            for thread in threads:
-                thread.join()
-            statuses = collections.Counter(status for status, _ in outcomes)
-            longest = max(seconds for _, seconds in outcomes)
-            check(f"while PostgreSQL was down, answers were 200 or 503 only: {dict(statuses)}",
-                  set(statuses) <= {200, 503} and statuses[503] > 0, statuses)
-            check(f"no request hung (the longest took {longest:.1f} s)", longest < 15)
-            status, _ = post(b + "/api/token/", {"username": "alice", "password": PASSWORD})
-            check("the replica serves again without a restart", status == 200)
-            stop_all(processes)
-    finally:
-        stop_all(processes)
-        subprocess.run(["psql", admin_url, "-qc", f"DROP DATABASE IF EXISTS {database} WITH (FORCE)"])
+        threads = [threading.Thread(target=burst, args=(families[n::THREADS],)) for n in range(THREADS)]
+        for thread in threads:
+            thread.start()
+        time.sleep(1.0)
+        cluster.processes[0].send_signal(signal.SIGKILL)
+        cluster.processes[0].wait()
+        stop.set()
+        for thread in threads:
+            thread.join()
+        done = sum(family["refreshes"] for family in families)
+        errors = [family["error"] for family in families if "error" in family]
+        check(f"{done} refreshes at A before its SIGKILL, none refused", done > 0 and not errors, errors[:3])
+
+        # Every family's last token, retried at B: the refresh either completed at A (B
+        # answers the family's current token, within the grace) or it did not (B rotates).
+        lost = []
+        for family in families:
+            status, answer = post(b + "/api/token/refresh/", {"refresh": family["token"]})
+            if status != 200:
+                lost.append((status, answer))
+                continue
+            status, again = post(b + "/api/token/refresh/", {"refresh": answer["refresh"]})
+            if status != 200:
+                lost.append(("next", status, again))
+        check(f"all {FAMILIES} families refresh at B after the kill, none lost or half-rotated",
+              not lost, lost[:3])
+
+        # PostgreSQL goes away under load at B, then comes back.
+        outcomes = []
+        stop = threading.Event()
+
+        def sign_ins():
+            while not stop.is_set():
+                started = time.monotonic()
+                try:
+                    status, _ = post(b + "/api/token/", {"username": "alice", "password": PASSWORD})
+                except OSError as error:
+                    status = repr(error)
+                outcomes.append((status, time.monotonic() - started))
+                if status != 200:
+                    time.sleep(0.05)
+
+        threads = [threading.Thread(target=sign_ins) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        time.sleep(0.5)
+        postgres = postgres_cluster()
+        try:
+            subprocess.run(["pg_ctlcluster", *postgres, "stop"], check=True)
+            # Longer than the pool's wait for a connection (5 s), so that requests fail.
+            time.sleep(6)
+        finally:
+            subprocess.run(["pg_ctlcluster", *postgres, "start"], check=True)
+        recovered = within(30, lambda: get(b + "/readyz")[0] == 200)
+        stop.set()
+        for thread in threads:
+            thread.join()
+        statuses = collections.Counter(status for status, _ in outcomes)
+        longest = max(seconds for _, seconds in outcomes)
+        check(f"while PostgreSQL was down, answers were 200 or 503 only: {dict(statuses)}",
+              set(statuses) <= {200, 503} and statuses[503] > 0, statuses)
+        check(f"no request hung (the longest took {longest:.1f} s)", longest < 15)
+        status, _ = post(b + "/api/token/", {"username": "alice", "password": PASSWORD})
+        check("the replica serves again without a restart", recovered and status == 200)
 
     passed = sum(results)
     print(f"{passed} passed, {len(results) - passed} failed")

@@ -12,48 +12,26 @@ issued tokens rejects none.
 Usage: python3 tests/interop/replicas_check.py target/debug/idgate [postgres://…/test]
 """
 
+import json
 import os
 import re
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 
 import jwt
 
 import idgate
-from idgate import PASSWORD, free_port, post
+from idgate import PASSWORD, free_port, get, post, within
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 HAPROXY_CFG = os.path.join(HERE, "..", "..", "deploy", "haproxy.cfg")
 
 
-def get(url):
-    try:
-        with urllib.request.urlopen(url, timeout=10) as reply:
-            return reply.status, reply.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read()
-    except OSError:
-        return 0, b""
-
-
 def jwks_kids(base):
-    import json
     status, body = get(base + "/.well-known/jwks.json")
     return sorted(key["kid"] for key in json.loads(body)["keys"]) if status == 200 else []
-
-
-def wait_until(what, done, seconds=10):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if done():
-            return True
-        time.sleep(0.1)
-    raise RuntimeError(f"timed out waiting for {what}")
 
 
 def load_balancer_config(port, replicas):
@@ -71,147 +49,110 @@ def load_balancer_config(port, replicas):
     return config
 
 
-def stop_all(processes):
-    for process in processes:
-        if process.poll() is None:
-            process.terminate()
-    for process in processes:
-        process.wait(timeout=15)
-
-
 def main(binary, admin_url):
-    binary = os.path.abspath(binary)
     results = []
 
     def check(name, condition, detail=""):
         results.append(bool(condition))
         print(("ok     " if condition else "FAILED ") + name + ("" if condition else f": {detail}"))
 
-    database = f"idgate_replicas_{os.getpid()}"
-    subprocess.run(["psql", admin_url, "-qc", f"CREATE DATABASE {database}"], check=True)
-    processes = []
-    try:
-        with tempfile.TemporaryDirectory() as workdir:
-            lb_port = free_port()
-            issuer = f"http://127.0.0.1:{lb_port}"
-            base_env = dict(
-                os.environ,
-                IDGATE__ISSUER=issuer,
-                IDGATE__DATABASE__URL=re.sub(r"/[^/?]+(\?|$)", f"/{database}\\1", admin_url, count=1),
-                IDGATE__KEYS__DIR=os.path.join(workdir, "keys"),
-                IDGATE__KEYS__PUBLISH_LEAD="3s",
-                IDGATE__KEYS__RELOAD_INTERVAL="1s",
-                IDGATE__TOKENS__REUSE_GRACE="1s",
-                IDGATE__PASSWORD__BCRYPT_COST="4",
-                IDGATE__SERVER__TRUSTED_PROXIES="127.0.0.1",
-                IDGATE__LOG__LEVEL="warn",
-            )
+    lb_port = free_port()
+    issuer = f"http://127.0.0.1:{lb_port}"
+    with idgate.Replicas(
+        binary, admin_url,
+        IDGATE__KEYS__PUBLISH_LEAD="3s",
+        IDGATE__KEYS__RELOAD_INTERVAL="1s",
+        IDGATE__TOKENS__REUSE_GRACE="1s",
+        IDGATE__SERVER__TRUSTED_PROXIES="127.0.0.1",
+    ) as cluster:
+        for user in ["alice", "bob"]:
+            cluster.cli("users", "create", user, stdin=PASSWORD + "\n")
+        a, b, c = replicas = cluster.start(3, issuer=issuer)
+        ports = [int(replica.rsplit(":", 1)[1]) for replica in replicas]
+        config = os.path.join(cluster.workdir, "haproxy.cfg")
+        with open(config, "w", encoding="utf-8") as file:
+            file.write(load_balancer_config(lb_port, ports))
+        cluster.processes.append(subprocess.Popen(["haproxy", "-db", "-f", config],
+                                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        if not within(10, lambda: get(issuer + "/readyz")[0] == 200):
+            raise RuntimeError("the load balancer did not become ready")
 
-            def cli(*args, stdin=""):
-                return subprocess.run([binary, *args], input=stdin, text=True, cwd=workdir,
-                                      env=base_env, check=True, capture_output=True).stdout
+        # Sign in at A, refresh at B, verify at C.
+        status, pair = post(a + "/api/token/", {"username": "alice", "password": PASSWORD})
+        check("sign-in at A", status == 200, pair)
+        status, rotated = post(b + "/api/token/refresh/", {"refresh": pair["refresh"]})
+        check("refresh at B", status == 200, rotated)
+        status, _ = post(c + "/api/token/verify/", {"token": rotated["access"]})
+        check("verify at C", status == 200)
+        status, _ = post(issuer + "/api/token/verify/", {"token": pair["access"]})
+        check("verify through the load balancer", status == 200)
 
-            cli("migrate")
-            cli("keys", "generate")
-            for user in ["alice", "bob"]:
-                cli("users", "create", user, stdin=PASSWORD + "\n")
-            ports = [free_port() for _ in range(3)]
-            for port in ports:
-                env = dict(base_env, IDGATE__SERVER__PORT=str(port))
-                processes.append(subprocess.Popen([binary, "serve"], cwd=workdir, env=env))
-            a, b, c = (f"http://127.0.0.1:{port}" for port in ports)
-            for replica in (a, b, c):
-                wait_until(f"{replica} ready", lambda: get(replica + "/readyz")[0] == 200)
-            config = os.path.join(workdir, "haproxy.cfg")
-            with open(config, "w", encoding="utf-8") as file:
-                file.write(load_balancer_config(lb_port, ports))
-            processes.append(subprocess.Popen(["haproxy", "-db", "-f", config],
-                                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-            wait_until("the load balancer", lambda: get(issuer + "/readyz")[0] == 200)
+        # Reuse detection across replicas: the retired token after the grace (1 s, counted in
+        # whole seconds), at C.
+        time.sleep(2.2)
+        status, _ = post(c + "/api/token/refresh/", {"refresh": pair["refresh"]})
+        check("a retired refresh token replayed at C is refused", status == 401)
+        status, _ = post(a + "/api/token/refresh/", {"refresh": rotated["refresh"]})
+        check("the family's current token is revoked at A too", status == 401)
+        check("its access token is refused at B within seconds", within(5, lambda: post(
+            b + "/api/token/verify/", {"token": rotated["access"]})[0] == 401))
 
-            # Sign in at A, refresh at B, verify at C.
-            status, pair = post(a + "/api/token/", {"username": "alice", "password": PASSWORD})
-            check("sign-in at A", status == 200, pair)
-            status, rotated = post(b + "/api/token/refresh/", {"refresh": pair["refresh"]})
-            check("refresh at B", status == 200, rotated)
-            status, _ = post(c + "/api/token/verify/", {"token": rotated["access"]})
-            check("verify at C", status == 200)
-            status, _ = post(issuer + "/api/token/verify/", {"token": pair["access"]})
-            check("verify through the load balancer", status == 200)
+        # Throttling across replicas: five failures spread over A, B and C lock bob out.
+        for replica in (a, b, c, a, b):
+            post(replica + "/api/token/", {"username": "bob", "password": "wrong password"})
+        status, body = post(c + "/api/token/", {"username": "bob", "password": PASSWORD})
+        check("the sixth attempt, at C, is throttled", status == 429, body)
 
-            # Reuse detection across replicas: the retired token after the grace (1 s, counted in
-            # whole seconds), at C.
-            time.sleep(2.2)
-            status, _ = post(c + "/api/token/refresh/", {"refresh": pair["refresh"]})
-            check("a retired refresh token replayed at C is refused", status == 401)
-            status, _ = post(a + "/api/token/refresh/", {"refresh": rotated["refresh"]})
-            check("the family's current token is revoked at A too", status == 401)
-            wait_until("B to learn of the revocation", lambda: post(
-                b + "/api/token/verify/", {"token": rotated["access"]})[0] == 401, seconds=5)
-            check("its access token is refused at B within seconds", True)
+        # Rotation while a PyJWT verifier checks freshly issued tokens without pause.
+        verifier = jwt.PyJWKClient(issuer + "/.well-known/jwks.json", lifespan=1)
+        stream = {"verified": 0, "rejected": [], "kids": set()}
+        stop = threading.Event()
 
-            # Throttling across replicas: five failures spread over A, B and C lock bob out.
-            for replica in (a, b, c, a, b):
-                post(replica + "/api/token/", {"username": "bob", "password": "wrong password"})
-            status, body = post(c + "/api/token/", {"username": "bob", "password": PASSWORD})
-            check("the sixth attempt, at C, is throttled", status == 429, body)
+        def verify_stream():
+            while not stop.is_set():
+                status, fresh = post(issuer + "/api/token/", {"username": "alice", "password": PASSWORD})
+                if status != 200:
+                    stream["rejected"].append(f"sign-in {status}")
+                    continue
+                try:
+                    key = verifier.get_signing_key_from_jwt(fresh["access"])
+                    jwt.decode(fresh["access"], key.key, algorithms=["RS256"],
+                               audience=issuer, issuer=issuer)
+                    stream["verified"] += 1
+                    stream["kids"].add(jwt.get_unverified_header(fresh["access"])["kid"])
+                except jwt.PyJWTError as error:
+                    stream["rejected"].append(repr(error))
 
-            # Rotation while a PyJWT verifier checks freshly issued tokens without pause.
-            verifier = jwt.PyJWKClient(issuer + "/.well-known/jwks.json", lifespan=1)
-            stream = {"verified": 0, "rejected": [], "kids": set()}
-            stop = threading.Event()
+        thread = threading.Thread(target=verify_stream)
+        thread.start()
+        before = jwks_kids(a)
+        time.sleep(1)
+        cluster.cli("keys", "rotate")
+        started = time.monotonic()
+        published = within(5, lambda: all(len(jwks_kids(r)) == 2 for r in (a, b, c)))
+        published_after = time.monotonic() - started
+        check(f"every replica publishes the new key within the reload interval ({published_after:.1f} s)",
+              published and published_after < 3)
+        new_kid = next(kid for kid in jwks_kids(a) if kid not in before)
 
-            def verify_stream():
-                while not stop.is_set():
-                    status, fresh = post(issuer + "/api/token/", {"username": "alice", "password": PASSWORD})
-                    if status != 200:
-                        stream["rejected"].append(f"sign-in {status}")
-                        continue
-                    try:
-                        key = verifier.get_signing_key_from_jwt(fresh["access"])
-                        jwt.decode(fresh["access"], key.key, algorithms=["RS256"],
-                                   audience=issuer, issuer=issuer)
-                        stream["verified"] += 1
-                        stream["kids"].add(jwt.get_unverified_header(fresh["access"])["kid"])
-                    except jwt.PyJWTError as error:
-                        stream["rejected"].append(repr(error))
+        def signs_with_new_key(replica):
+            status, fresh = post(replica + "/api/token/", {"username": "alice", "password": PASSWORD})
+            return status == 200 and jwt.get_unverified_header(fresh["access"])["kid"] == new_kid
 
-            thread = threading.Thread(target=verify_stream)
-            thread.start()
-            before = jwks_kids(a)
-            time.sleep(1)
-            cli("keys", "rotate")
-            started = time.monotonic()
-            wait_until("the new key in every replica's JWKS",
-                       lambda: all(len(jwks_kids(r)) == 2 for r in (a, b, c)), seconds=5)
-            published_after = time.monotonic() - started
-            check(f"every replica publishes the new key within the reload interval ({published_after:.1f} s)",
-                  published_after < 3)
-            new_kid = next(kid for kid in jwks_kids(a) if kid not in before)
-
-            def signs_with_new_key(replica):
-                status, fresh = post(replica + "/api/token/", {"username": "alice", "password": PASSWORD})
-                return status == 200 and jwt.get_unverified_header(fresh["access"])["kid"] == new_kid
-
-            status, early = post(a + "/api/token/", {"username": "alice", "password": PASSWORD})
-            check("during the lead, the old key still signs",
-                  jwt.get_unverified_header(early["access"])["kid"] == before[0])
-            wait_until("signing to switch at every replica",
-                       lambda: all(signs_with_new_key(r) for r in (a, b, c)), seconds=8)
-            check("after the lead, every replica signs with the new key", True)
-            for replica in (a, b, c):
-                status, _ = post(replica + "/api/token/verify/", {"token": early["access"]})
-                check(f"a token of the old key still verifies at {replica}", status == 200)
-            time.sleep(1.5)
-            stop.set()
-            thread.join()
-            check(f"the verifier stream: {stream['verified']} verified, both keys seen, none rejected",
-                  not stream["rejected"] and len(stream["kids"]) == 2 and stream["verified"] > 10,
-                  stream["rejected"][:3])
-            stop_all(processes)
-    finally:
-        stop_all(processes)
-        subprocess.run(["psql", admin_url, "-qc", f"DROP DATABASE IF EXISTS {database} WITH (FORCE)"])
+        status, early = post(a + "/api/token/", {"username": "alice", "password": PASSWORD})
+        check("during the lead, the old key still signs",
+              jwt.get_unverified_header(early["access"])["kid"] == before[0])
+        check("after the lead, every replica signs with the new key",
+              within(8, lambda: all(signs_with_new_key(r) for r in (a, b, c))))
+        for replica in (a, b, c):
+            status, _ = post(replica + "/api/token/verify/", {"token": early["access"]})
+            check(f"a token of the old key still verifies at {replica}", status == 200)
+        time.sleep(1.5)
+        stop.set()
+        thread.join()
+        check(f"the verifier stream: {stream['verified']} verified, both keys seen, none rejected",
+              not stream["rejected"] and len(stream["kids"]) == 2 and stream["verified"] > 10,
+              stream["rejected"][:3])
 
     passed = sum(results)
     print(f"{passed} passed, {len(results) - passed} failed")
