@@ -15,7 +15,7 @@ use crate::clock::Clock;
 use crate::config::{self, Settings};
 use crate::db::Db;
 use crate::error::Error;
-use crate::keys::{self, KeyStore};
+use crate::keys::{self, KeyRing, KeyStore};
 use crate::oauth::{Clients, NewClient};
 use crate::sessions::{Revocations, SessionPolicy, Sweeper};
 use crate::startup::Application;
@@ -195,32 +195,27 @@ fn key_states(settings: &Settings) -> anyhow::Result<(KeyStore, Vec<keys::KeySta
     Ok((store, states))
 }
 
+/// The same rotation as `POST /admin/keys/rotate`; a folder without a key is refused, since
+/// `keys generate` makes the first one.
 fn keys_rotate(settings: &Settings) -> anyhow::Result<()> {
-    let dir = &settings.keys.dir;
-    if keys::key_files(dir)?.is_empty() {
-        bail!(
-            "{} (keys.dir) holds no key to rotate; run `idgate keys generate` first",
-            dir.display()
-        );
-    }
-    let path = keys::generate_key_file(dir, settings.keys.rsa_bits)?;
-    let (store, states) = key_states(settings)?;
-    let (key, state) = store
-        .keys()
-        .iter()
-        .zip(&states)
-        .find(|(key, _)| key.path == path)
-        .context("the new key was not read back")?;
-    let when = match state {
-        keys::KeyState::Published { signs_from } => {
-            format!("from {} UTC", format_time(*signs_from))
+    let timing = keys::KeyTiming::from_settings(settings);
+    let ring = KeyRing::load(
+        settings.keys.dir.clone(),
+        timing.publish_lead,
+        Clock::system(),
+    )?;
+    let kid = ring.rotate(settings.keys.rsa_bits)?;
+    let keys = ring.current();
+    let key = keys.find(&kid).context("the new key was not read back")?;
+    let when = match ring.states(timing).into_iter().find(|(id, ..)| id.0 == kid) {
+        Some((_, _, keys::KeyState::Published { signs_from })) => {
+            format!("from {} UTC", format_time(signs_from))
         }
         _ => "now".to_owned(),
     };
     println!(
-        "added {} (kid {}): published at once, signing {when}; servers re-read keys.dir every {} or on SIGHUP",
-        path.display(),
-        key.kid,
+        "added {} (kid {kid}): published at once, signing {when}; servers re-read keys.dir every {} or on SIGHUP",
+        key.path.display(),
         humantime::format_duration(settings.keys.reload_interval.0),
     );
     Ok(())
