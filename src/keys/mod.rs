@@ -311,6 +311,13 @@ impl KeyStore {
         })
     }
 
+    /// When the next published key begins to sign, if one is waiting.
+    pub fn next_switch(&self, publish_lead: i64) -> Option<i64> {
+        self.keys
+            .get(self.signing + 1..)
+            .and_then(|later| later.iter().map(|key| key.created_at + publish_lead).min())
+    }
+
     /// Where each key (oldest first) is in its life at `now`. A key is retired when the next
     /// newer one began to sign (its creation plus the lead).
     pub fn states(&self, timing: KeyTiming, now: i64) -> Vec<KeyState> {
@@ -519,6 +526,31 @@ mod tests {
         assert_eq!(at(500).0, 0);
         // Without a lead (the command line's view), the newest signs.
         assert_eq!(KeyStore::load_at(dir.path(), 0, 3000).unwrap().signing, 2);
+    }
+
+    #[test]
+    fn a_reload_parses_the_keys_only_when_a_file_changed_or_a_lead_ran_out() {
+        let dir = folder_with_keys_made_at(&[1000, 2000]);
+        let clock = crate::clock::Clock::manual(2050);
+        let ring = KeyRing::load(dir.path().to_owned(), 100, clock.clone()).unwrap();
+        assert!(!ring.reload().unwrap().changed);
+        // Garbage of the same size and time under a known name: the listing is unchanged, so
+        // nothing is parsed and the keys in use stay.
+        let path = dir.path().join("1000-key0.pem");
+        let file = fs::File::options().write(true).open(&path).unwrap();
+        let modified = file.metadata().unwrap().modified().unwrap();
+        let size = file.metadata().unwrap().len() as usize;
+        fs::write(&path, "x".repeat(size)).unwrap();
+        file.set_modified(modified).unwrap();
+        assert!(!ring.reload().unwrap().changed);
+        assert_eq!(ring.current().keys().len(), 2);
+        // The lead of the second key runs out: the folder is read again, and the damaged file
+        // found and skipped.
+        clock.advance(50);
+        let reloaded = ring.reload().unwrap();
+        assert!(reloaded.changed);
+        assert_eq!(ring.current().keys().len(), 1);
+        assert_eq!(ring.current().signing_key().created_at, 2000);
     }
 
     #[test]

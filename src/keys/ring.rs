@@ -4,9 +4,14 @@
 //! `keys.reload_interval` and on SIGHUP, and swaps the whole [`KeyStore`] at once, so a request
 //! sees the old set or the new one, never half of each. A reload that finds no usable key keeps
 //! the set it has (a damaged file alone is skipped, and reported by name, when loading).
+//!
+//! A reload first lists the folder, which is cheap; it parses the keys again only when a file
+//! changed or a published key's lead has run out, so the interval costs a directory listing and
+//! a damaged file is reported once, not at every interval.
 
 use std::path::PathBuf;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::SystemTime;
 
 use super::{KeyState, KeyStore, KeyTiming};
 use crate::clock::Clock;
@@ -16,6 +21,15 @@ pub struct KeyRing {
     publish_lead: i64,
     clock: Clock,
     current: RwLock<Arc<KeyStore>>,
+    /// The folder as the last successful read found it, and when a published key begins to
+    /// sign: until one of them changes, a reload has nothing to do.
+    seen: Mutex<Option<Seen>>,
+}
+
+#[derive(PartialEq)]
+struct Seen {
+    files: Vec<(PathBuf, u64, Option<SystemTime>)>,
+    next_switch: Option<i64>,
 }
 
 /// What a reload changed.
@@ -34,6 +48,7 @@ impl KeyRing {
             publish_lead,
             clock,
             current: RwLock::new(Arc::new(store)),
+            seen: Mutex::new(None),
         }
     }
 
@@ -81,7 +96,27 @@ impl KeyRing {
     /// Re-reads the folder (blocking file I/O and key parsing: call it off the async workers)
     /// and swaps in what it finds; on an error the keys in use stay.
     pub fn reload(&self) -> anyhow::Result<Reloaded> {
-        let fresh = KeyStore::load_at(&self.dir, self.publish_lead, self.clock.now())?;
+        let now = self.clock.now();
+        let files = listing(&self.dir)?;
+        {
+            let seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(seen) = &*seen
+                && seen.files == files
+                && seen.next_switch.is_none_or(|at| now < at)
+            {
+                let current = self.current();
+                return Ok(Reloaded {
+                    keys: current.keys().len(),
+                    signing_kid: current.signing_key().kid.0.clone(),
+                    changed: false,
+                });
+            }
+        }
+        let fresh = KeyStore::load_at(&self.dir, self.publish_lead, now)?;
+        *self.seen.lock().unwrap_or_else(PoisonError::into_inner) = Some(Seen {
+            files,
+            next_switch: fresh.next_switch(self.publish_lead),
+        });
         let kids = |store: &KeyStore| {
             store
                 .keys()
@@ -102,4 +137,17 @@ impl KeyRing {
         }
         Ok(reloaded)
     }
+}
+
+/// The key files of `dir` with their sizes and modification times.
+fn listing(dir: &std::path::Path) -> anyhow::Result<Vec<(PathBuf, u64, Option<SystemTime>)>> {
+    Ok(super::key_files(dir)?
+        .into_iter()
+        .map(|path| {
+            let meta = std::fs::metadata(&path).ok();
+            let size = meta.as_ref().map_or(0, |meta| meta.len());
+            let modified = meta.and_then(|meta| meta.modified().ok());
+            (path, size, modified)
+        })
+        .collect())
 }
