@@ -59,6 +59,10 @@ struct FetchState {
     /// The fetch under way, which every verification that needs one waits for.
     in_flight: Option<watch::Receiver<bool>>,
     last_attempt: Option<Instant>,
+    /// The last fetch an unknown `kid` caused: only those count against
+    /// `unknown_kid_interval`. A fetch at start or at max-age must not hold back, for the rest
+    /// of the interval, a key that begins to sign just after it.
+    last_unknown_kid_fetch: Option<Instant>,
     /// Failed fetches since the last success, which space retries out.
     failures: u32,
     last_error: Option<String>,
@@ -172,12 +176,21 @@ impl KeyCache {
         if let Some(in_flight) = &state.in_flight {
             return (need != Need::Revalidation).then(|| in_flight.clone());
         }
-        let wait = match need {
-            Need::UnknownKid => self.policy.unknown_kid_interval,
-            Need::Keys | Need::Revalidation => retry_delay(state.failures, &self.policy),
-        };
-        if state.last_attempt.is_some_and(|last| last.elapsed() < wait) {
+        let backoff = retry_delay(state.failures, &self.policy);
+        if state
+            .last_attempt
+            .is_some_and(|last| last.elapsed() < backoff)
+        {
             return None;
+        }
+        if need == Need::UnknownKid {
+            if state
+                .last_unknown_kid_fetch
+                .is_some_and(|last| last.elapsed() < self.policy.unknown_kid_interval)
+            {
+                return None;
+            }
+            state.last_unknown_kid_fetch = Some(Instant::now());
         }
         let done = self.spawn_fetch(&mut state)?;
         (need != Need::Revalidation).then_some(done)
