@@ -364,6 +364,14 @@ pub enum DatabaseUrl {
 }
 
 impl DatabaseUrl {
+    /// The SQLite file, for a `sqlite://` URL.
+    pub fn sqlite_file(&self) -> Option<&std::path::Path> {
+        match self {
+            DatabaseUrl::Sqlite(path) => Some(path),
+            DatabaseUrl::Postgres(_) => None,
+        }
+    }
+
     /// Only the two schemes idgate knows: a typo must never become a new, empty SQLite file.
     pub fn parse(url: &str) -> Result<Self, String> {
         if let Some(path) = url.strip_prefix("sqlite://") {

@@ -5,7 +5,7 @@ pub mod models;
 pub mod schema;
 mod writer;
 
-use std::os::unix::fs::DirBuilderExt;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -103,8 +103,50 @@ fn establish(connection_url: &str) -> anyhow::Result<AnyConnection> {
 }
 
 /// Applies pending migrations, then the data migrations they asked for; returns how many
-/// schema migrations ran.
-fn migrate(conn: &mut AnyConnection) -> anyhow::Result<usize> {
+/// schema migrations ran. Replicas that start at once on a new database take turns (a
+/// PostgreSQL advisory lock, or a lock file beside the SQLite file `sqlite_file`): without it,
+/// each would read the same list of pending migrations and all but one fail to apply them.
+fn migrate(
+    conn: &mut AnyConnection,
+    sqlite_file: Option<&std::path::Path>,
+) -> anyhow::Result<usize> {
+    match sqlite_file {
+        Some(file) => {
+            let mut name = file.as_os_str().to_owned();
+            name.push("-migrate.lock");
+            let lock = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .mode(0o600)
+                .open(&name)
+                .with_context(|| format!("opening {}", std::path::Path::new(&name).display()))?;
+            lock.lock()
+                .context("waiting for another process's migrations")?;
+            migrate_now(conn)
+        }
+        None => {
+            use diesel::RunQueryDsl;
+            // Any constant shared by every idgate: "idgate" in ASCII.
+            const MIGRATION_LOCK: i64 = 0x6964_6761_7465;
+            let is_postgres = matches!(conn, AnyConnection::Postgres(_));
+            if is_postgres {
+                diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
+                    .execute(conn)
+                    .context("waiting for another replica's migrations")?;
+            }
+            let applied = migrate_now(conn);
+            if is_postgres {
+                diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))
+                    .execute(conn)
+                    .context("releasing the migration lock")?;
+            }
+            applied
+        }
+    }
+}
+
+fn migrate_now(conn: &mut AnyConnection) -> anyhow::Result<usize> {
     let applied: Vec<String> = match conn {
         AnyConnection::Sqlite(conn) => conn.run_pending_migrations(SQLITE_MIGRATIONS),
         AnyConnection::Postgres(conn) => conn.run_pending_migrations(POSTGRES_MIGRATIONS),
@@ -130,9 +172,9 @@ impl Db {
 
     /// One connection, migrated: the command line's database.
     pub fn connect_single(settings: &DatabaseSettings) -> anyhow::Result<Db> {
-        let (_, connection_url) = locate(settings)?;
+        let (url, connection_url) = locate(settings)?;
         let mut conn = establish(&connection_url)?;
-        migrate(&mut conn)?;
+        migrate(&mut conn, url.sqlite_file())?;
         Ok(Db {
             access: Arc::new(Access::Single(Mutex::new(conn))),
         })
@@ -140,8 +182,8 @@ impl Db {
 
     /// One connection, migrated, used only to apply the migrations (`idgate migrate`).
     pub fn migrate_only(settings: &DatabaseSettings) -> anyhow::Result<usize> {
-        let (_, connection_url) = locate(settings)?;
-        migrate(&mut establish(&connection_url)?)
+        let (url, connection_url) = locate(settings)?;
+        migrate(&mut establish(&connection_url)?, url.sqlite_file())
     }
 
     /// Opens the pool, creating the SQLite file and its folder when needed.
@@ -173,10 +215,15 @@ impl Db {
     /// Applies pending migrations; returns how many ran.
     pub fn migrate(&self) -> anyhow::Result<usize> {
         match &*self.access {
-            Access::Pooled { pool, .. } => {
-                migrate(&mut *pool.get().context("getting a database connection")?)
+            Access::Pooled {
+                pool, sqlite_file, ..
+            } => migrate(
+                &mut *pool.get().context("getting a database connection")?,
+                sqlite_file.as_deref(),
+            ),
+            Access::Single(_) => {
+                anyhow::bail!("a single-connection handle is migrated when it connects")
             }
-            Access::Single(conn) => migrate(&mut conn.lock().expect("no query panics")),
         }
     }
 
