@@ -249,18 +249,19 @@ fn keys_list(settings: &Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The same pruning as the rotating replica's under `keys.rotate_every`.
 fn keys_prune(settings: &Settings) -> anyhow::Result<()> {
-    let (store, states) = key_states(settings)?;
-    let mut removed = 0;
-    for (key, state) in store.keys().iter().zip(states) {
-        if state == keys::KeyState::Prunable {
-            std::fs::remove_file(&key.path)
-                .with_context(|| format!("removing {}", key.path.display()))?;
-            println!("removed {} (kid {})", key.path.display(), key.kid);
-            removed += 1;
-        }
+    let timing = keys::KeyTiming::from_settings(settings);
+    let ring = KeyRing::load(
+        settings.keys.dir.clone(),
+        timing.publish_lead,
+        Clock::system(),
+    )?;
+    let removed = ring.prune(timing)?;
+    for (kid, path) in &removed {
+        println!("removed {} (kid {kid})", path.display());
     }
-    if removed == 0 {
+    if removed.is_empty() {
         println!("no key to prune: every retired key may still have live tokens");
     }
     Ok(())

@@ -280,13 +280,19 @@ impl Settings {
         if ![2048, 3072, 4096].contains(&self.keys.rsa_bits) {
             return bad("keys.rsa_bits", "must be 2048, 3072 or 4096");
         }
-        // Accepted keys must work: until scheduled rotation is built, only its default does.
-        let defaults = Settings::default().keys;
         if self.keys.reload_interval.0.is_zero() {
             return bad("keys.reload_interval", "must be longer than 0s");
         }
-        if self.keys.rotate_every != defaults.rotate_every {
-            return bad("keys.rotate_every", NOT_SUPPORTED_YET);
+        if let Switch::On(every) = self.keys.rotate_every
+            && every.0 <= self.keys.publish_lead().0
+        {
+            return bad(
+                "keys.rotate_every",
+                format!(
+                    "must be longer than keys.publish_lead ({}), or each key would be replaced before it signs",
+                    self.keys.publish_lead()
+                ),
+            );
         }
         if !(4..=31).contains(&self.password.bcrypt_cost) {
             return bad("password.bcrypt_cost", "must be between 4 and 31");
@@ -336,9 +342,6 @@ impl Settings {
         toml::to_string(self).expect("settings always serialise to TOML")
     }
 }
-
-const NOT_SUPPORTED_YET: &str =
-    "is not supported yet (key rotation comes in a later release); remove it to use the default";
 
 /// An issuer is an http(s) URL with a host and without credentials, query or fragment
 /// (OpenID Connect Discovery 1.0 §3; RFC 8414 §2).
@@ -609,12 +612,17 @@ mod tests {
     }
 
     #[test]
-    fn scheduled_rotation_is_refused_until_it_works_and_the_rest_of_rotation_is_accepted() {
+    fn scheduled_rotation_must_outlast_the_publish_lead_and_the_rest_of_rotation_is_accepted() {
         let mut settings = Settings::default();
         settings.keys.rotate_every = Switch::On("30d".parse().unwrap());
+        settings.validate().unwrap();
+        // The lead defaults to keys.jwks_max_age, 5 minutes.
+        settings.keys.rotate_every = Switch::On("5m".parse().unwrap());
         let error = settings.validate().unwrap_err().to_string();
         assert!(error.contains("keys.rotate_every"), "{error}");
-        assert!(error.contains("not supported yet"), "{error}");
+        assert!(error.contains("keys.publish_lead (5m)"), "{error}");
+        settings.keys.publish_lead = Some("1m".parse().unwrap());
+        settings.validate().unwrap();
 
         let mut settings = Settings::default();
         settings.keys.publish_lead = Some("1m".parse().unwrap());

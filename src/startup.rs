@@ -89,8 +89,9 @@ impl Application {
             actix_web::rt::spawn(tasks::read_revocations_forever(
                 self.state.revocations.clone(),
             )),
-            actix_web::rt::spawn(tasks::reload_keys_forever(
+            actix_web::rt::spawn(tasks::maintain_keys_forever(
                 self.state.keys.clone(),
+                self.state.key_schedule.clone(),
                 self.state.settings.keys.reload_interval.0,
             )),
             actix_web::rt::spawn(tasks::handle_hangups(self.hangups, self.state.keys.clone())),

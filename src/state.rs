@@ -7,9 +7,10 @@ use crate::accounts::Accounts;
 use crate::auth::{Authenticator, Hasher, Throttle, ThrottleLimits};
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::config::Switch;
 use crate::db::Db;
 use crate::health::Health;
-use crate::keys::{KeyRing, KeyStore, KeyTiming};
+use crate::keys::{KeyRing, KeyStore, KeyTiming, RotationSchedule};
 use crate::net::TrustedProxies;
 use crate::oauth::Clients;
 use crate::sessions::{BrowserSessions, Revocations, SessionPolicy, Sessions, Sweeper};
@@ -20,6 +21,8 @@ pub struct AppState {
     /// What the web layer reads directly: the issuer and URLs, CORS origins, cache lifetimes.
     pub settings: Arc<Settings>,
     pub keys: Arc<KeyRing>,
+    /// `keys.rotate_every`, when it is on.
+    pub key_schedule: Option<RotationSchedule>,
     pub trusted_proxies: Arc<TrustedProxies>,
     pub sessions: Sessions,
     pub browser_sessions: BrowserSessions,
@@ -37,7 +40,8 @@ impl AppState {
     /// when `keys.dir` has none), measures one hash, and reads the revoked sessions.
     pub async fn build(settings: Settings, clock: Clock) -> anyhow::Result<AppState> {
         let db = Db::connect(&settings.database)?;
-        let publish_lead = KeyTiming::from_settings(&settings).publish_lead;
+        let timing = KeyTiming::from_settings(&settings);
+        let publish_lead = timing.publish_lead;
         let keys = Arc::new(KeyRing::new(
             KeyStore::load_or_generate(
                 &settings.keys.dir,
@@ -49,6 +53,17 @@ impl AppState {
             publish_lead,
             clock.clone(),
         ));
+        let key_schedule = match settings.keys.rotate_every {
+            Switch::Off => None,
+            Switch::On(every) => Some(RotationSchedule::new(
+                db.clone(),
+                keys.clone(),
+                clock.clone(),
+                every.0,
+                settings.keys.rsa_bits,
+                timing,
+            )),
+        };
         let trusted_proxies = Arc::new(settings.trusted_proxies()?);
         let password = &settings.password;
         let hasher = Hasher::start(
@@ -101,6 +116,7 @@ impl AppState {
             revocations,
             hasher,
             keys,
+            key_schedule,
             trusted_proxies,
             settings: Arc::new(settings),
         })

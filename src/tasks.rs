@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use std::sync::Arc;
 
-use crate::keys::KeyRing;
+use crate::keys::{KeyRing, RotationSchedule, ScheduleTick};
 use crate::sessions::{Revocations, Sweeper};
 
 /// How often each replica re-reads recent revocations (see `sessions::revocations`).
@@ -44,15 +44,37 @@ pub async fn sweep_forever(sweeper: Sweeper) {
 }
 
 /// Re-reads `keys.dir` every `every`, so that replicas sharing it agree on a new key without a
-/// restart.
-pub async fn reload_keys_forever(keys: Arc<KeyRing>, every: Duration) {
+/// restart, and then, when `keys.rotate_every` is on, looks at the rotation schedule (at once
+/// on start too: a replica starting after a rotation fell due makes it).
+pub async fn maintain_keys_forever(
+    keys: Arc<KeyRing>,
+    schedule: Option<RotationSchedule>,
+    every: Duration,
+) {
     let mut interval = tokio::time::interval(every);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    // The first tick is now: the keys were just read.
+    // The first tick is now, and the keys were just read.
     interval.tick().await;
+    let mut first = true;
     loop {
-        interval.tick().await;
-        reload_keys(&keys).await;
+        if !std::mem::take(&mut first) {
+            interval.tick().await;
+            reload_keys(&keys).await;
+        }
+        if let Some(schedule) = &schedule {
+            match schedule.tick().await {
+                Ok(ScheduleTick::Rotated { kid, pruned }) => tracing::info!(
+                    key.kid = %kid,
+                    keys.pruned = ?pruned,
+                    "keys.rotate_every: added the next key; published now, signing after keys.publish_lead"
+                ),
+                Ok(ScheduleTick::NotDue { .. } | ScheduleTick::ClaimedElsewhere) => {}
+                Err(error) => tracing::warn!(
+                    error = %error,
+                    "scheduled key rotation failed; trying again at the next interval"
+                ),
+            }
+        }
     }
 }
 

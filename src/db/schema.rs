@@ -84,6 +84,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    key_rotations (due_key_created_at) {
+        due_key_created_at -> BigInt,
+        claimed_by -> Text,
+        claimed_at -> BigInt,
+        new_kid -> Nullable<Text>,
+        completed_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
     data_migrations (name) {
         name -> Text,
     }

@@ -13,6 +13,7 @@
 
 pub mod jwks;
 pub mod ring;
+pub mod schedule;
 
 use std::fs;
 use std::io::Write;
@@ -28,12 +29,14 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::EncodingKey;
 use rsa::PrivateKey;
+use rsa::pkcs8::der::zeroize::Zeroizing;
 use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 pub use jwks::Jwks;
 pub use ring::{KeyRing, Reloaded};
+pub use schedule::{RotationSchedule, ScheduleTick};
 
 /// A key id: the RFC 7638 JWK thumbprint (SHA-256) of the public key.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
@@ -352,8 +355,25 @@ impl KeyStore {
         now: i64,
     ) -> anyhow::Result<KeyStore> {
         if key_files(dir)?.is_empty() {
-            let path = generate_key_file(dir, rsa_bits)?;
-            tracing::info!(key.path = %path.display(), "generated the first signing key");
+            // Replicas sharing a new folder take turns, so that only the first makes a key.
+            fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            let lock_path = dir.join(".generate.lock");
+            let lock = fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .mode(0o600)
+                .open(&lock_path)
+                .with_context(|| format!("opening {}", lock_path.display()))?;
+            lock.lock()
+                .with_context(|| format!("locking {}", lock_path.display()))?;
+            if key_files(dir)?.is_empty() {
+                let path = generate_key_file(dir, rsa_bits)?;
+                tracing::info!(key.path = %path.display(), "generated the first signing key");
+            }
+            // Safe while others wait on it: each looks at the folder again once it has the
+            // lock, and the key is in place before the lock file goes.
+            let _ = fs::remove_file(&lock_path);
         }
         KeyStore::load_at(dir, publish_lead, now)
     }
@@ -420,13 +440,36 @@ fn warn_if_readable_by_others(path: &Path) {
 
 /// Generates an RSA key and writes it to `dir` as PKCS#8 PEM, mode 0600, never overwriting.
 pub fn generate_key_file(dir: &Path, rsa_bits: usize) -> anyhow::Result<PathBuf> {
+    write_key_file(dir, &NewKey::generate(rsa_bits)?, crate::clock::unix_now())
+}
+
+/// A private key made but not yet written to the folder.
+pub struct NewKey {
+    pem: Zeroizing<String>,
+    kid: Kid,
+}
+
+impl NewKey {
+    /// Generates an RSA key of `rsa_bits` (blocking: this takes from tens of milliseconds to
+    /// seconds).
+    pub fn generate(rsa_bits: usize) -> anyhow::Result<NewKey> {
+        let private =
+            PrivateKey::new(&mut getrandom::SysRng, rsa_bits).context("generating an RSA key")?;
+        let pem = private
+            .to_pkcs8_pem(LineEnding::LF)
+            .context("encoding the key as PKCS#8 PEM")?;
+        let kid = SigningKey::from_pem(Path::new("new key"), &pem)?.kid;
+        Ok(NewKey { pem, kid })
+    }
+
+    pub fn kid(&self) -> &Kid {
+        &self.kid
+    }
+}
+
+/// Writes `key` to `dir` as PKCS#8 PEM, mode 0600, never overwriting, dated `now` or later.
+pub fn write_key_file(dir: &Path, key: &NewKey, now: i64) -> anyhow::Result<PathBuf> {
     fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let private =
-        PrivateKey::new(&mut getrandom::SysRng, rsa_bits).context("generating an RSA key")?;
-    let pem = private
-        .to_pkcs8_pem(LineEnding::LF)
-        .context("encoding the key as PKCS#8 PEM")?;
-    let probe = SigningKey::from_pem(Path::new("new key"), &pem)?;
     // Later than every key already there, even within the same second: the order of creation
     // decides which key signs.
     let newest = key_files(dir)?
@@ -434,17 +477,17 @@ pub fn generate_key_file(dir: &Path, rsa_bits: usize) -> anyhow::Result<PathBuf>
         .map(|path| created_at(path))
         .max()
         .unwrap_or(i64::MIN);
-    let made_at = crate::clock::unix_now().max(newest.saturating_add(1));
-    let path = dir.join(format!("{made_at}-{}.pem", probe.kid));
+    let made_at = now.max(newest.saturating_add(1));
+    let path = dir.join(format!("{made_at}-{}.pem", key.kid));
     // Written under a temporary name first so that a reader never sees half a key.
-    let partial = dir.join(format!(".{}.partial", probe.kid));
+    let partial = dir.join(format!(".{}.partial", key.kid));
     let mut file = fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
         .open(&partial)
         .with_context(|| format!("creating {}", partial.display()))?;
-    file.write_all(pem.as_bytes())
+    file.write_all(key.pem.as_bytes())
         .and_then(|()| file.sync_all())
         .with_context(|| format!("writing {}", partial.display()))?;
     fs::rename(&partial, &path).with_context(|| format!("creating {}", path.display()))?;

@@ -61,7 +61,13 @@ impl KeyRing {
     /// Adds the next key to the folder (blocking: RSA key generation takes a while) and reads
     /// the folder again, so that this replica publishes it at once; returns the new key's id.
     pub fn rotate(&self, rsa_bits: usize) -> anyhow::Result<String> {
-        let path = super::generate_key_file(&self.dir, rsa_bits)?;
+        self.install(&super::NewKey::generate(rsa_bits)?)
+    }
+
+    /// Writes `key` to the folder, dated by the ring's clock, and reads the folder again (as
+    /// [`KeyRing::rotate`]); returns its id.
+    pub fn install(&self, key: &super::NewKey) -> anyhow::Result<String> {
+        let path = super::write_key_file(&self.dir, key, self.clock.now())?;
         self.reload()?;
         let store = self.current();
         let key = store
@@ -71,6 +77,52 @@ impl KeyRing {
             .ok_or_else(|| anyhow::anyhow!("{} was not read back", path.display()))?;
         tracing::info!(key.kid = %key.kid, key.path = %path.display(), "added a key");
         Ok(key.kid.0.clone())
+    }
+
+    /// Removes the keys that are prunable at the clock's now (every token they signed or keyed
+    /// has expired, by `timing`) and reads the folder again; returns what it removed.
+    pub fn prune(&self, timing: KeyTiming) -> anyhow::Result<Vec<(super::Kid, PathBuf)>> {
+        let store = self.current();
+        let mut removed = Vec::new();
+        let mut failure = None;
+        for (key, state) in store
+            .keys()
+            .iter()
+            .zip(store.states(timing, self.clock.now()))
+        {
+            if state != KeyState::Prunable {
+                continue;
+            }
+            match std::fs::remove_file(&key.path) {
+                Ok(()) => {
+                    tracing::info!(key.kid = %key.kid, key.path = %key.path.display(), "removed a prunable key");
+                    removed.push((key.kid.clone(), key.path.clone()));
+                }
+                Err(error) => {
+                    failure = Some(
+                        anyhow::Error::new(error)
+                            .context(format!("removing {}", key.path.display())),
+                    );
+                    break;
+                }
+            }
+        }
+        self.reload()?;
+        match failure {
+            Some(error) => Err(error),
+            None => Ok(removed),
+        }
+    }
+
+    /// When the newest key was made.
+    pub fn newest_created_at(&self) -> i64 {
+        let store = self.current();
+        store
+            .keys()
+            .iter()
+            .map(|key| key.created_at)
+            .max()
+            .expect("a key store is never empty")
     }
 
     /// Each key as last read, oldest first, with its state at the clock's now.

@@ -573,36 +573,99 @@ fn a_running_server_rereads_the_keys_every_reload_interval() {
 }
 
 #[test]
-fn scheduled_key_rotation_which_is_not_built_yet_stops_start_up() {
+fn three_servers_started_at_once_rotate_on_schedule_exactly_once_per_due_key() {
     let ws = workspace();
-    for (variable, value, key) in [("IDGATE__KEYS__ROTATE_EVERY", "30d", "keys.rotate_every")] {
-        for command in [&["check-config"][..], &["serve"]] {
-            let out = Command::new(binary())
-                .args(["--config", "idgate.toml"])
-                .args(command)
-                .current_dir(ws.dir.path())
-                .env(variable, value)
-                .env("IDGATE__SERVER__PORT", "0")
-                .output()
-                .unwrap();
-            assert!(!out.status.success(), "{command:?} {variable}={value}");
-            let line = last_stderr_line(&out);
-            assert!(
-                line.contains(key) && line.contains("not supported yet"),
-                "{command:?} {variable}={value}: {line}"
-            );
-        }
+    let dir = ws.dir.path();
+    // A new database and an empty keys folder: the three take turns to migrate, and only the
+    // first makes a key.
+    let schedule = [
+        ("IDGATE__KEYS__ROTATE_EVERY", "3s"),
+        ("IDGATE__KEYS__PUBLISH_LEAD", "1s"),
+        ("IDGATE__KEYS__RELOAD_INTERVAL", "1s"),
+    ];
+    let mut servers: Vec<(Running, u16)> = (0..3).map(|_| serve(&ws, &schedule)).collect();
+    for (_, port) in &servers {
+        assert!(answers_within_10_s(&format!(
+            "http://127.0.0.1:{port}/readyz"
+        )));
     }
-    // Its default, spelled out, is fine, and so are the settings of manual rotation.
+    let key_times = || -> Vec<i64> {
+        idgate::keys::key_files(&dir.join("keys"))
+            .unwrap()
+            .iter()
+            .map(|path| {
+                let name = path.file_name().unwrap().to_string_lossy().into_owned();
+                name.split('-').next().unwrap().parse().unwrap()
+            })
+            .collect()
+    };
+    // Three rotations take 9 s and up to one reload interval each.
+    for _ in 0..300 {
+        if key_times().len() >= 4 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let times = key_times();
+    assert!(times.len() >= 4, "rotations: {times:?}");
+    for (_, port) in &servers {
+        let base = format!("http://127.0.0.1:{port}");
+        wait_for("every key in every JWKS", || {
+            jwks_kids(&base).len() >= times.len()
+        });
+    }
+    let mut added = 0;
+    for (running, _) in &mut servers {
+        let child = running.0.take().unwrap();
+        signal(&child, "TERM");
+        let output = child.wait_with_output().unwrap();
+        assert!(output.status.success());
+        added += String::from_utf8_lossy(&output.stderr)
+            .matches("keys.rotate_every: added the next key")
+            .count();
+    }
+    let times = key_times();
+    // A second first key, or a second replica rotating for the same due key, would have been
+    // made within a second of the other.
+    for pair in times.windows(2) {
+        assert!(pair[1] - pair[0] >= 3, "two keys within 3 s: {times:?}");
+    }
+    assert_eq!(added, times.len() - 1, "one log line a rotation: {times:?}");
+}
+
+#[test]
+fn a_rotation_schedule_shorter_than_the_publish_lead_stops_start_up() {
+    let ws = workspace();
+    for command in [&["check-config"][..], &["serve"]] {
+        let out = Command::new(binary())
+            .args(["--config", "idgate.toml"])
+            .args(command)
+            .current_dir(ws.dir.path())
+            .env("IDGATE__KEYS__ROTATE_EVERY", "1m")
+            .env("IDGATE__SERVER__PORT", "0")
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{command:?}");
+        let line = last_stderr_line(&out);
+        assert!(
+            line.contains("keys.rotate_every") && line.contains("keys.publish_lead (5m)"),
+            "{command:?}: {line}"
+        );
+    }
     let out = Command::new(binary())
         .args(["--config", "idgate.toml", "check-config"])
         .current_dir(ws.dir.path())
         .env("IDGATE__KEYS__RELOAD_INTERVAL", "10s")
-        .env("IDGATE__KEYS__ROTATE_EVERY", "off")
+        .env("IDGATE__KEYS__ROTATE_EVERY", "30d")
         .env("IDGATE__KEYS__PUBLISH_LEAD", "1m")
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", last_stderr_line(&out));
+    assert!(
+        stdout(&out).contains("rotate_every = \"30d\""),
+        "{}",
+        stdout(&out)
+    );
 }
 
 #[test]

@@ -291,3 +291,138 @@ fn admins_list_and_rotate_keys_through_the_admin_api() {
     );
     assert_eq!(body["keys"][0]["state"], "signing");
 }
+
+/// Three replicas on one database and keys folder, rotating every hour on a clock the test
+/// moves; their background look at the schedule runs only at start (the interval is a day).
+/// Refresh tokens live 30 minutes, so a replaced key is prunable 35 minutes after it retires.
+fn three_scheduled_replicas(clock: &idgate::clock::Clock) -> [TestApp; 3] {
+    let hourly = |settings: &mut idgate::config::Settings| {
+        settings.keys.rotate_every = idgate::config::Switch::On("1h".parse().unwrap());
+        settings.keys.reload_interval = "1d".parse().unwrap();
+        settings.tokens.refresh_ttl = "30m".parse().unwrap();
+    };
+    let a = TestApp::spawn_with_clock(clock.clone(), hourly);
+    let b = a.spawn_replica(|_| {});
+    let c = a.spawn_replica(|_| {});
+    [a, b, c]
+}
+
+fn tick(app: &TestApp) -> idgate::keys::ScheduleTick {
+    let schedule = app
+        .server
+        .key_schedule
+        .as_ref()
+        .expect("rotate_every is on");
+    crate::helpers::block_on(schedule.tick()).unwrap()
+}
+
+/// Moves the clock to an hour after the newest key was made (the shared test key may be younger
+/// than the clock).
+fn advance_to_the_next_rotation(clock: &idgate::clock::Clock, app: &TestApp) {
+    clock.advance(app.server.keys.newest_created_at() + 3600 - clock.now());
+}
+
+fn key_file_count(app: &TestApp) -> usize {
+    idgate::keys::key_files(&app.settings.keys.dir)
+        .unwrap()
+        .len()
+}
+
+#[test]
+fn a_scheduled_rotation_is_made_by_exactly_one_of_many_replicas_claiming_at_once() {
+    use idgate::db::models::KeyRotation;
+    use idgate::keys::ScheduleTick;
+    let clock = idgate::clock::Clock::manual(idgate::clock::unix_now());
+    let replicas = three_scheduled_replicas(&clock);
+    for replica in &replicas {
+        assert!(matches!(tick(replica), ScheduleTick::NotDue { .. }));
+    }
+
+    let first_kid = jwks_kids(&replicas[0].address).remove(0);
+    for round in 1..=2 {
+        advance_to_the_next_rotation(&clock, &replicas[0]);
+        // Four concurrent looks from each replica, none of which has seen the others' keys.
+        let outcomes: Vec<ScheduleTick> = std::thread::scope(|scope| {
+            let looks: Vec<_> = replicas
+                .iter()
+                .flat_map(|replica| (0..4).map(move |_| scope.spawn(move || tick(replica))))
+                .collect();
+            looks.into_iter().map(|look| look.join().unwrap()).collect()
+        });
+        let rotated: Vec<(&str, &[String])> = outcomes
+            .iter()
+            .filter_map(|outcome| match outcome {
+                ScheduleTick::Rotated { kid, pruned } => Some((kid.as_str(), &pruned[..])),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(rotated.len(), 1, "round {round}: {outcomes:?}");
+        // The others found it claimed (or, starting after it was done, not due).
+        assert!(
+            outcomes.iter().all(|outcome| matches!(
+                outcome,
+                ScheduleTick::Rotated { .. }
+                    | ScheduleTick::ClaimedElsewhere
+                    | ScheduleTick::NotDue { .. }
+            )),
+            "round {round}: {outcomes:?}"
+        );
+        let (new_kid, pruned) = rotated[0];
+        // By the second rotation the first key has been retired for 55 minutes: its tokens
+        // have all expired, and the rotating replica removed it.
+        let expected_pruned = if round == 2 {
+            vec![first_kid.clone()]
+        } else {
+            vec![]
+        };
+        assert_eq!(pruned, &expected_pruned[..], "round {round}");
+        assert_eq!(key_file_count(&replicas[0]), 2);
+        // Every replica publishes it at its next reload, and none rotates again for it.
+        for replica in &replicas {
+            replica.server.keys.reload().unwrap();
+            let kids = jwks_kids(&replica.address);
+            assert!(kids.iter().any(|kid| kid == new_kid), "round {round}");
+            assert_eq!(kids.contains(&first_kid), round == 1, "round {round}");
+            let ScheduleTick::NotDue { due_at } = tick(replica) else {
+                panic!("round {round}: rotated again");
+            };
+            assert_eq!(due_at, clock.now() + 3600, "an hour after the new key");
+        }
+        assert_eq!(key_file_count(&replicas[0]), 2);
+    }
+    let claims = KeyRotation::all(&mut replicas[0].conn()).unwrap();
+    assert_eq!(claims.len(), 2, "{claims:?}");
+    for claim in &claims {
+        assert!(
+            claim.completed_at.is_some() && claim.new_kid.is_some(),
+            "{claim:?}"
+        );
+    }
+}
+
+#[test]
+fn a_rotation_claimed_by_a_replica_that_died_is_taken_over_after_the_lease() {
+    use idgate::db::models::KeyRotation;
+    use idgate::keys::ScheduleTick;
+    use idgate::keys::schedule::CLAIM_LEASE;
+    let clock = idgate::clock::Clock::manual(idgate::clock::unix_now());
+    let [a, b, _c] = three_scheduled_replicas(&clock);
+    advance_to_the_next_rotation(&clock, &a);
+    // A replica claimed this rotation and died before writing its key.
+    let due_key = a.server.keys.newest_created_at();
+    assert!(KeyRotation::claim(&mut a.conn(), due_key, "dead", clock.now(), 0).unwrap());
+    assert_eq!(tick(&a), ScheduleTick::ClaimedElsewhere, "within the lease");
+    assert_eq!(tick(&b), ScheduleTick::ClaimedElsewhere);
+    clock.advance(CLAIM_LEASE + 1);
+    assert!(
+        matches!(tick(&b), ScheduleTick::Rotated { .. }),
+        "taken over"
+    );
+    assert_eq!(key_file_count(&a), 2);
+    a.server.keys.reload().unwrap();
+    assert!(matches!(tick(&a), ScheduleTick::NotDue { .. }));
+    let claims = KeyRotation::all(&mut a.conn()).unwrap();
+    assert_eq!(claims.len(), 1);
+    assert_ne!(claims[0].claimed_by, "dead");
+    assert!(claims[0].completed_at.is_some());
+}

@@ -7,6 +7,7 @@
 pub mod authorization_code;
 pub mod browser_session;
 pub mod client;
+pub mod key_rotation;
 pub mod login_failure;
 pub mod refresh_family;
 pub mod user;
@@ -14,6 +15,7 @@ pub mod user;
 pub use authorization_code::AuthorizationCode;
 pub use browser_session::BrowserSession;
 pub use client::ClientRow;
+pub use key_rotation::KeyRotation;
 pub use login_failure::{LoginFailure, NewLoginFailure};
 pub use refresh_family::{NewRefreshFamily, NextRefreshToken, RefreshFamily};
 pub use user::{NewUser, User};
