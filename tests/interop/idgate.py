@@ -82,10 +82,10 @@ def running(binary):
             process.wait(timeout=10)
 
 
-def get(url):
+def get(url, headers=None):
     """GETs `url`; returns the status (0 when nothing answers) and the body."""
     try:
-        with urllib.request.urlopen(url, timeout=10) as reply:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=10) as reply:
             return reply.status, reply.read()
     except urllib.error.HTTPError as error:
         return error.code, error.read()

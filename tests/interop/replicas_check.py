@@ -5,11 +5,13 @@ keys folder.
 
 Checks: sign in at A, refresh at B, verify at C; reuse detection and throttling hold across
 replicas; `idgate keys rotate` reaches every replica's JWKS within the reload interval, signing
-switches after the publish lead, and tokens signed before still verify everywhere; meanwhile a
-PyJWT verifier (PyJWKClient through the load balancer) checking a continuous stream of freshly
-issued tokens rejects none.
+switches after the publish lead, and tokens signed before still verify everywhere; meanwhile
+two verifiers checking a continuous stream of freshly issued tokens reject none: PyJWT
+(PyJWKClient through the load balancer) and idgate-verifier (examples/downstream, a service of
+its own whose issuer is the load balancer, answering /hello/).
 
 Usage: python3 tests/interop/replicas_check.py target/debug/idgate [postgres://…/test]
+       [target/debug/downstream]
 """
 
 import json
@@ -49,8 +51,10 @@ def load_balancer_config(port, replicas):
     return config
 
 
-def main(binary, admin_url):
+def main(binary, admin_url, downstream_binary):
     results = []
+    if not os.path.exists(downstream_binary):
+        raise SystemExit(f"{downstream_binary} is missing: run `cargo build -p downstream` first")
 
     def check(name, condition, detail=""):
         results.append(bool(condition))
@@ -103,9 +107,16 @@ def main(binary, admin_url):
         status, body = post(c + "/api/token/", {"username": "bob", "password": PASSWORD})
         check("the sixth attempt, at C, is throttled", status == 429, body)
 
-        # Rotation while a PyJWT verifier checks freshly issued tokens without pause.
+        # Rotation while PyJWT and idgate-verifier check freshly issued tokens without pause.
         verifier = jwt.PyJWKClient(issuer + "/.well-known/jwks.json", lifespan=1)
-        stream = {"verified": 0, "rejected": [], "kids": set()}
+        downstream = f"http://127.0.0.1:{free_port()}"
+        cluster.processes.append(subprocess.Popen(
+            [os.path.abspath(downstream_binary)],
+            env=dict(os.environ, IDGATE_ISSUER=issuer, RUST_LOG="warn",
+                     DOWNSTREAM_LISTEN=downstream.removeprefix("http://"))))
+        if not within(10, lambda: get(downstream + "/hello/")[0] == 401):
+            raise RuntimeError("examples/downstream did not start")
+        stream = {"verified": 0, "rejected": [], "kids": set(), "downstream": 0}
         stop = threading.Event()
 
         def verify_stream():
@@ -122,6 +133,11 @@ def main(binary, admin_url):
                     stream["kids"].add(jwt.get_unverified_header(fresh["access"])["kid"])
                 except jwt.PyJWTError as error:
                     stream["rejected"].append(repr(error))
+                status, body = get(downstream + "/hello/", {"authorization": "Bearer " + fresh["access"]})
+                if status == 200:
+                    stream["downstream"] += 1
+                else:
+                    stream["rejected"].append(f"idgate-verifier (downstream /hello/): {status} {body[:200]!r}")
 
         thread = threading.Thread(target=verify_stream)
         thread.start()
@@ -150,8 +166,10 @@ def main(binary, admin_url):
         time.sleep(1.5)
         stop.set()
         thread.join()
-        check(f"the verifier stream: {stream['verified']} verified, both keys seen, none rejected",
-              not stream["rejected"] and len(stream["kids"]) == 2 and stream["verified"] > 10,
+        check(f"the verifier stream: {stream['verified']} verified by PyJWT and "
+              f"{stream['downstream']} by idgate-verifier, both keys seen, none rejected",
+              not stream["rejected"] and len(stream["kids"]) == 2 and stream["verified"] > 10
+              and stream["downstream"] == stream["verified"],
               stream["rejected"][:3])
 
     passed = sum(results)
@@ -160,4 +178,8 @@ def main(binary, admin_url):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else "postgres://postgres@127.0.0.1:5432/test"))
+    sys.exit(main(
+        sys.argv[1],
+        sys.argv[2] if len(sys.argv) > 2 else "postgres://postgres@127.0.0.1:5432/test",
+        sys.argv[3] if len(sys.argv) > 3 else "target/debug/downstream",
+    ))
