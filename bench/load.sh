@@ -30,8 +30,10 @@ base="http://127.0.0.1:$port"
 pg_database=""
 server_pid=""
 downstream_pid=""
+second_pid=""
 
 cleanup() {
+    [ -n "$second_pid" ] && kill "$second_pid" 2>/dev/null && wait "$second_pid" 2>/dev/null
     [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
     [ -n "$downstream_pid" ] && kill "$downstream_pid" 2>/dev/null && wait "$downstream_pid" 2>/dev/null
     if [ -n "$pg_database" ]; then
@@ -210,6 +212,84 @@ TARGET="http://127.0.0.1:$downstream_port" record_in_rounds \
 kill "$downstream_pid" && wait "$downstream_pid" 2>/dev/null || true
 downstream_pid=""
 record_in_rounds "POST /api/token/refresh/" refresh.lua "$refresh_connections" rsa_sign "RSA-2048 sign/s"
+if [ "$backend" = postgres ]; then
+    # Two replicas on the same server core and database, each refreshed by a wrk of its own
+    # with half the connections, against the one-replica row above; and the CPU time both
+    # replicas and every PostgreSQL process used over the rounds: what bounds it.
+    second_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    second_base="http://127.0.0.1:$second_port"
+    IDGATE__SERVER__PORT="$second_port" taskset -c "$server_core" "$idgate" serve 2>>"$work/server.log" &
+    second_pid=$!
+    for _ in $(seq 1 100); do curl -sf "$second_base/readyz" >/dev/null && break; sleep 0.1; done
+    half=$(( refresh_connections / 2 ))
+    for round in $(seq 1 "$rounds"); do
+        for replica in 1 2; do
+            for _ in $(seq 1 $(( half + 1 ))); do sign_in bench_tokens; echo; done \
+                | python3 -c 'import json, sys; [print(json.loads(l)["refresh"]) for l in sys.stdin if l.strip()]' \
+                >"$work/two_pool.$round.$replica"
+        done
+    done
+    cpu_ticks() {
+        local total=0 pid
+        for pid in "$@"; do
+            [ -r "/proc/$pid/stat" ] && total=$(( total + $(awk '{print $14 + $15}' "/proc/$pid/stat") ))
+        done
+        echo "$total"
+    }
+    postgres_pids() { pgrep -x postgres || pgrep -f '^postgres' || true; }
+    figures="$work/two_rounds" limits="$work/two_limits"
+    : >"$figures"
+    : >"$limits"
+    idgate_ticks=0 pg_ticks=0 two_seconds=0
+    for round in $(seq 1 "$rounds"); do
+        taskset -c "$server_core" "$root/target/release/examples/ceilings" 1 rsa_sign >>"$limits"
+        ticks_idgate=$(cpu_ticks "$server_pid" "$second_pid")
+        ticks_pg=$(cpu_ticks $(postgres_pids))
+        started=$(date +%s.%N)
+        for replica in 1 2; do
+            target=$base
+            [ "$replica" = 2 ] && target=$second_base
+            REFRESH_POOL="$work/two_pool.$round.$replica" TARGET="$target" \
+                load refresh.lua "$half" "$round_seconds" >"$work/two_part.$replica" &
+            eval "wrk_$replica=\$!"
+        done
+        wait "$wrk_1" "$wrk_2"
+        two_seconds=$(python3 -c "import time, sys; print(float(sys.argv[2]) + time.time() - float(sys.argv[1]))" "$started" "$two_seconds")
+        idgate_ticks=$(( idgate_ticks + $(cpu_ticks "$server_pid" "$second_pid") - ticks_idgate ))
+        pg_ticks=$(( pg_ticks + $(cpu_ticks $(postgres_pids)) - ticks_pg ))
+        python3 - "$work/two_part.1" "$work/two_part.2" >>"$figures" <<'PY'
+import json, sys
+parts = [json.loads(open(path).read()) for path in sys.argv[1:]]
+print(json.dumps({
+    "requests": sum(p["requests"] for p in parts),
+    "seconds": max(p["seconds"] for p in parts),
+    "p50_ms": max(p["p50_ms"] for p in parts),
+    "p99_ms": max(p["p99_ms"] for p in parts),
+    "errors": sum(p["errors"] for p in parts),
+}))
+PY
+    done
+    taskset -c "$server_core" "$root/target/release/examples/ceilings" 1 rsa_sign >>"$limits"
+    python3 - "$figures" "$limits" >>"$results" <<'PY'
+import json, statistics, sys
+figures, limits = sys.argv[1:]
+rounds = [json.loads(line) for line in open(figures)]
+measured = [next(iter(json.loads(line).values())) for line in open(limits)]
+total = {
+    "requests": sum(r["requests"] for r in rounds),
+    "seconds": sum(r["seconds"] for r in rounds),
+    "p50_ms": statistics.median(r["p50_ms"] for r in rounds),
+    "p99_ms": max(r["p99_ms"] for r in rounds),
+    "errors": sum(r["errors"] for r in rounds),
+}
+limit = statistics.mean(measured)
+print(f"POST /api/token/refresh/, two replicas on the server core (2 × 16 conns)|{json.dumps(total)}|{limit}|"
+      f"RSA-2048 sign/s, mean of {len(measured)} in {min(measured):,.0f}–{max(measured):,.0f}")
+PY
+    two_replica_cpu="two-replica refresh rounds, CPU seconds per wall second: idgate (both replicas, one core) $(python3 -c "import sys; print(f'{int(sys.argv[1]) / 100 / float(sys.argv[3]):.2f}, PostgreSQL (every process, any core) {int(sys.argv[2]) / 100 / float(sys.argv[3]):.2f}')" "$idgate_ticks" "$pg_ticks" "$two_seconds")"
+    kill "$second_pid" && wait "$second_pid" 2>/dev/null || true
+    second_pid=""
+fi
 POOL_PREFIX=oauth_refresh_pool CLIENT_BASIC="$CLIENT_BASIC" record_in_rounds \
     "POST /oauth/token (refresh_token)" refresh.lua "$refresh_connections" rsa_sign "RSA-2048 sign/s"
 CLIENT_BASIC="$CLIENT_BASIC" record_in_rounds \
@@ -299,3 +379,4 @@ print()
 print(f"resident memory: {int(rss_idle) / 1024:.1f} MiB idle, {int(rss_end) / 1024:.1f} MiB after the run")
 print(f"hashing threads' CPU during the throttled flood: {bcrypt_ticks} ticks ({bcrypt_ticks / 100:.2f} s)")
 PY
+[ -n "${two_replica_cpu:-}" ] && echo "$two_replica_cpu"
