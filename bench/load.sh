@@ -164,6 +164,8 @@ record() { echo "$1|$2|$3|$4" >>"$results"; }
 
 # Runs a scenario in $rounds rounds of wrk, measuring limit $4 on the server's core around each;
 # records the totals (p50: median of the rounds', p99: the worst round's) against the mean limit.
+# With ROUND_RUNNER set, each round is that function's (given the round's number, it prints one
+# JSON line of report.lua's) instead of one wrk of $2 with $3 connections.
 record_in_rounds() {
     local op=$1 script=$2 connections=$3 limit=$4 limit_name=$5
     local figures="$work/rounds" limits="$work/limits"
@@ -171,7 +173,11 @@ record_in_rounds() {
     : >"$limits"
     for round in $(seq 1 "$rounds"); do
         taskset -c "$server_core" "$root/target/release/examples/ceilings" 1 "$limit" >>"$limits"
-        REFRESH_POOL="$work/${POOL_PREFIX:-refresh_pool}.$round" load "$script" "$connections" "$round_seconds" >>"$figures"
+        if [ -n "${ROUND_RUNNER:-}" ]; then
+            "$ROUND_RUNNER" "$round" >>"$figures"
+        else
+            REFRESH_POOL="$work/${POOL_PREFIX:-refresh_pool}.$round" load "$script" "$connections" "$round_seconds" >>"$figures"
+        fi
     done
     taskset -c "$server_core" "$root/target/release/examples/ceilings" 1 "$limit" >>"$limits"
     python3 - "$figures" "$limits" "$op" "$limit_name" >>"$results" <<'PY'
@@ -237,12 +243,12 @@ if [ "$backend" = postgres ]; then
         echo "$total"
     }
     postgres_pids() { pgrep -x postgres || pgrep -f '^postgres' || true; }
-    figures="$work/two_rounds" limits="$work/two_limits"
-    : >"$figures"
-    : >"$limits"
     idgate_ticks=0 pg_ticks=0 two_seconds=0
-    for round in $(seq 1 "$rounds"); do
-        taskset -c "$server_core" "$root/target/release/examples/ceilings" 1 rsa_sign >>"$limits"
+    # One round: both wrks at once, their figures merged; the CPU time spent meanwhile is added
+    # up (the function runs in this shell, so the totals persist).
+    two_replica_round() {
+        local round=$1 replica target
+        local ticks_idgate ticks_pg started
         ticks_idgate=$(cpu_ticks "$server_pid" "$second_pid")
         ticks_pg=$(cpu_ticks $(postgres_pids))
         started=$(date +%s.%N)
@@ -257,7 +263,7 @@ if [ "$backend" = postgres ]; then
         two_seconds=$(python3 -c "import time, sys; print(float(sys.argv[2]) + time.time() - float(sys.argv[1]))" "$started" "$two_seconds")
         idgate_ticks=$(( idgate_ticks + $(cpu_ticks "$server_pid" "$second_pid") - ticks_idgate ))
         pg_ticks=$(( pg_ticks + $(cpu_ticks $(postgres_pids)) - ticks_pg ))
-        python3 - "$work/two_part.1" "$work/two_part.2" >>"$figures" <<'PY'
+        python3 - "$work/two_part.1" "$work/two_part.2" <<'PY'
 import json, sys
 parts = [json.loads(open(path).read()) for path in sys.argv[1:]]
 print(json.dumps({
@@ -268,24 +274,10 @@ print(json.dumps({
     "errors": sum(p["errors"] for p in parts),
 }))
 PY
-    done
-    taskset -c "$server_core" "$root/target/release/examples/ceilings" 1 rsa_sign >>"$limits"
-    python3 - "$figures" "$limits" >>"$results" <<'PY'
-import json, statistics, sys
-figures, limits = sys.argv[1:]
-rounds = [json.loads(line) for line in open(figures)]
-measured = [next(iter(json.loads(line).values())) for line in open(limits)]
-total = {
-    "requests": sum(r["requests"] for r in rounds),
-    "seconds": sum(r["seconds"] for r in rounds),
-    "p50_ms": statistics.median(r["p50_ms"] for r in rounds),
-    "p99_ms": max(r["p99_ms"] for r in rounds),
-    "errors": sum(r["errors"] for r in rounds),
-}
-limit = statistics.mean(measured)
-print(f"POST /api/token/refresh/, two replicas on the server core (2 × 16 conns)|{json.dumps(total)}|{limit}|"
-      f"RSA-2048 sign/s, mean of {len(measured)} in {min(measured):,.0f}–{max(measured):,.0f}")
-PY
+    }
+    ROUND_RUNNER=two_replica_round record_in_rounds \
+        "POST /api/token/refresh/, two replicas on the server core (2 × 16 conns)" - - \
+        rsa_sign "RSA-2048 sign/s"
     two_replica_cpu="two-replica refresh rounds, CPU seconds per wall second: idgate (both replicas, one core) $(python3 -c "import sys; print(f'{int(sys.argv[1]) / 100 / float(sys.argv[3]):.2f}, PostgreSQL (every process, any core) {int(sys.argv[2]) / 100 / float(sys.argv[3]):.2f}')" "$idgate_ticks" "$pg_ticks" "$two_seconds")"
     kill "$second_pid" && wait "$second_pid" 2>/dev/null || true
     second_pid=""

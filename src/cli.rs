@@ -195,15 +195,21 @@ fn key_states(settings: &Settings) -> anyhow::Result<(KeyStore, Vec<keys::KeySta
     Ok((store, states))
 }
 
-/// The same rotation as `POST /admin/keys/rotate`; a folder without a key is refused, since
-/// `keys generate` makes the first one.
-fn keys_rotate(settings: &Settings) -> anyhow::Result<()> {
+/// The keys folder as a server reading it now would hold it, and the timing of its keys.
+fn key_ring(settings: &Settings) -> anyhow::Result<(KeyRing, keys::KeyTiming)> {
     let timing = keys::KeyTiming::from_settings(settings);
     let ring = KeyRing::load(
         settings.keys.dir.clone(),
         timing.publish_lead,
         Clock::system(),
     )?;
+    Ok((ring, timing))
+}
+
+/// The same rotation as `POST /admin/keys/rotate`; a folder without a key is refused, since
+/// `keys generate` makes the first one.
+fn keys_rotate(settings: &Settings) -> anyhow::Result<()> {
+    let (ring, timing) = key_ring(settings)?;
     let kid = ring.rotate(settings.keys.rsa_bits)?;
     let keys = ring.current();
     let key = keys.find(&kid).context("the new key was not read back")?;
@@ -251,12 +257,7 @@ fn keys_list(settings: &Settings) -> anyhow::Result<()> {
 
 /// The same pruning as the rotating replica's under `keys.rotate_every`.
 fn keys_prune(settings: &Settings) -> anyhow::Result<()> {
-    let timing = keys::KeyTiming::from_settings(settings);
-    let ring = KeyRing::load(
-        settings.keys.dir.clone(),
-        timing.publish_lead,
-        Clock::system(),
-    )?;
+    let (ring, timing) = key_ring(settings)?;
     let removed = ring.prune(timing)?;
     for (kid, path) in &removed {
         println!("removed {} (kid {kid})", path.display());

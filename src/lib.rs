@@ -9,6 +9,7 @@ pub mod db;
 pub mod error;
 pub mod health;
 pub mod keys;
+pub mod lockfile;
 pub mod net;
 pub mod oauth;
 pub mod routes;

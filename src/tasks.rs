@@ -55,12 +55,7 @@ pub async fn maintain_keys_forever(
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // The first tick is now, and the keys were just read.
     interval.tick().await;
-    let mut first = true;
     loop {
-        if !std::mem::take(&mut first) {
-            interval.tick().await;
-            reload_keys(&keys).await;
-        }
         if let Some(schedule) = &schedule {
             match schedule.tick().await {
                 Ok(ScheduleTick::Rotated { kid, pruned }) => tracing::info!(
@@ -75,6 +70,8 @@ pub async fn maintain_keys_forever(
                 ),
             }
         }
+        interval.tick().await;
+        reload_keys(&keys).await;
     }
 }
 

@@ -5,7 +5,7 @@ pub mod models;
 pub mod schema;
 mod writer;
 
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -114,14 +114,7 @@ fn migrate(
         Some(file) => {
             let mut name = file.as_os_str().to_owned();
             name.push("-migrate.lock");
-            let lock = std::fs::OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .mode(0o600)
-                .open(&name)
-                .with_context(|| format!("opening {}", std::path::Path::new(&name).display()))?;
-            lock.lock()
+            let _turn = crate::lockfile::hold(std::path::Path::new(&name))
                 .context("waiting for another process's migrations")?;
             migrate_now(conn)
         }
@@ -137,9 +130,13 @@ fn migrate(
             }
             let applied = migrate_now(conn);
             if is_postgres {
-                diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))
-                    .execute(conn)
-                    .context("releasing the migration lock")?;
+                // A failed migration's error is the one to report, not the unlock's.
+                let unlocked =
+                    diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))
+                        .execute(conn);
+                let applied = applied?;
+                unlocked.context("releasing the migration lock")?;
+                return Ok(applied);
             }
             applied
         }

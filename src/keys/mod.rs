@@ -358,15 +358,7 @@ impl KeyStore {
             // Replicas sharing a new folder take turns, so that only the first makes a key.
             fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
             let lock_path = dir.join(".generate.lock");
-            let lock = fs::OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .mode(0o600)
-                .open(&lock_path)
-                .with_context(|| format!("opening {}", lock_path.display()))?;
-            lock.lock()
-                .with_context(|| format!("locking {}", lock_path.display()))?;
+            let _turn = crate::lockfile::hold(&lock_path)?;
             if key_files(dir)?.is_empty() {
                 let path = generate_key_file(dir, rsa_bits)?;
                 tracing::info!(key.path = %path.display(), "generated the first signing key");
